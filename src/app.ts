@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyServerOptions, RawServerDefault } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import type { Config } from './config.js'
+import configPlugin from './plugins/config.js'
+import errorsPlugin from './plugins/errors.js'
+import prismaPlugin from './db/prisma.js'
+import { ProtocolError } from './errors.js'
+import healthRoutes from './routes/health/index.js'
+import iupdateRoutes from './routes/iupdate/index.js'
+
+export interface AppOptions {
+  /** The parsed configuration, with DATABASE_URL resolved (server.ts starts the embedded database first). */
+  config: Config & { DATABASE_URL: string }
+}
+
+/**
+ * The whole application as a Fastify plugin. src/server.ts registers it and listens;
+ * tests register it on an instance of their own.
+ */
+export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  await fastify.register(configPlugin, { config: opts.config })
+  await fastify.register(errorsPlugin)
+  await fastify.register(prismaPlugin)
+  await fastify.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new ProtocolError('RATE_LIMITED', `Too many requests; at most ${context.max} per ${context.after}. Try again later.`)
+  })
+  await fastify.register(healthRoutes)
+  await fastify.register(iupdateRoutes)
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+// Download tokens travel in the query string (?t=): never log them.
+const SECRET_QUERY = /([?&](?:t|token)=)[^&]*/gi
+
+export function redactUrl (url: string): string {
+  return url.replace(SECRET_QUERY, '$1[REDACTED]')
+}
+
+/** Server options shared by src/server.ts and the tests: logging, request ids, proxies. */
+export function serverOptions (config: Config): FastifyServerOptions<RawServerDefault> {
+  return {
+    logger: {
+      level: config.LOG_LEVEL,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'token', '*.token'],
+        censor: '[REDACTED]'
+      },
+      serializers: {
+        req (request: { method: string, url: string, ip?: string, headers?: Record<string, unknown> }) {
+          return { method: request.method, url: redactUrl(request.url), remoteAddress: request.ip, userAgent: request.headers?.['user-agent'] }
+        }
+      }
+    },
+    // genReqId reads X-Request-Id itself: Fastify would take any value given.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    trustProxy: config.TRUST_PROXY,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle'
+  }
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes')
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgresql:// URL' })
+
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'must be an http:// or https:// URL without query' })
+  .transform((value) => value.replace(/\/+$/, ''))
+
+const port = z.coerce
+  .number({ message: 'must be a number' })
+  .int({ message: 'must be a whole number' })
+  .min(0, { message: 'must be between 0 and 65535' })
+  .max(65535, { message: 'must be between 0 and 65535' })
+
+const positiveInt = z.coerce
+  .number({ message: 'must be a number' })
+  .int({ message: 'must be a whole number' })
+  .positive({ message: 'must be greater than 0' })
+
+/**
+ * Every setting the server reads from the environment. Later features add theirs here,
+ * so that one look at this file tells an operator what can be configured.
+ */
+export const configSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: postgresUrl.optional(),
+  FTP_ROOT: z.string().min(1).default('./ftp'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  PUBLIC_URL: httpUrl.optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Apply pending migrations when the server starts (the Docker image runs `prisma migrate deploy` instead). */
+  MIGRATE_ON_START: booleanFlag.default(true),
+  /** Port of the embedded Postgres started when DATABASE_URL is not set. */
+  EMBEDDED_PG_PORT: port.default(54329),
+  /** Requests per address per window on the public iupdate.php endpoint. */
+  RATE_LIMIT_MAX: positiveInt.default(120),
+  RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  /** Longest request target (path and query) accepted on the public endpoint, in bytes. */
+  MAX_QUERY_BYTES: positiveInt.default(8192),
+  /** Largest form body accepted by POST iupdate.php, in bytes. */
+  MAX_FORM_BYTES: positiveInt.default(65_536),
+  /** Size of the Postgres connection pool of this instance. */
+  DB_POOL_MAX: positiveInt.default(10),
+  /** Seconds a client is told to wait (Retry-After) while the database is unreachable. */
+  RETRY_AFTER_SECONDS: positiveInt.default(30),
+  /** Trust X-Forwarded-* from a reverse proxy in front of the server. */
+  TRUST_PROXY: booleanFlag.default(false)
+})
+
+export type Config = z.infer<typeof configSchema>
+
+export class ConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/**
+ * Parses the environment once. Empty values count as unset, as docker compose passes
+ * `VAR=` through for variables that are declared but not given.
+ */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {}
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key]
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim()
+  }
+  const result = configSchema.safeParse(input)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0])
+      return `${name} ${issue.message} (got ${JSON.stringify(input[name])})`
+    })
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+  }
+  return result.data
+}

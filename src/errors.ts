@@ -1,0 +1,33 @@
+/**
+ * Every error code the public iUpdate endpoint can answer with, and its HTTP status.
+ * A client tells failure from success by the first body line `ERROR=<CODE>`.
+ */
+export const PROTOCOL_ERRORS = {
+  BAD_REQUEST: 400,
+  UNKNOWN_FUNCTION: 400,
+  TOO_MANY_PROGRAMS: 400,
+  UNKNOWN_PCID: 404,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503
+} as const
+
+export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS
+
+/** A failure the client is told about, in the protocol's `ERROR=` format. */
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode
+  readonly statusCode: number
+  readonly headers: Record<string, string>
+
+  constructor (code: ProtocolErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(message)
+    this.name = 'ProtocolError'
+    this.code = code
+    this.statusCode = PROTOCOL_ERRORS[code]
+    this.headers = headers
+  }
+}

@@ -1,0 +1,67 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { ProtocolError, type ProtocolErrorCode } from '../errors.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
+import { charsetFromQuery, contentType, encodeError } from '../protocol/text.js'
+
+/**
+ * The one error handler. Every failure is mapped to a status and a code here:
+ * on the public protocol surface (/myweb/) as `ERROR=<CODE>` text, elsewhere as JSON
+ * problem details (RFC 9457). 5xx details are logged whole and never sent.
+ */
+export default fp(async function errorsPlugin (fastify) {
+  const retryAfter = String(fastify.config.RETRY_AFTER_SECONDS)
+
+  function classify (err: FastifyError | ProtocolError): ProtocolError {
+    if (err instanceof ProtocolError) return err
+    if (isDatabaseUnavailable(err)) {
+      return new ProtocolError('UNAVAILABLE', 'The service is temporarily unavailable; try again later.', { 'retry-after': retryAfter })
+    }
+    const status = err.statusCode ?? 500
+    if (status === 413) return new ProtocolError('PAYLOAD_TOO_LARGE', 'The request body is too large.')
+    if (status === 414) return new ProtocolError('URI_TOO_LONG', 'The request line is too long.')
+    if (status === 429) return new ProtocolError('RATE_LIMITED', 'Too many requests; slow down.')
+    if (status >= 400 && status < 500) {
+      const code: ProtocolErrorCode = status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST'
+      const error = new ProtocolError(code, err.message)
+      ;(error as { statusCode: number }).statusCode = status
+      return error
+    }
+    return new ProtocolError('INTERNAL', 'Internal server error.')
+  }
+
+  fastify.setErrorHandler(function handleError (err: FastifyError, request, reply) {
+    const error = classify(err)
+    if (error.statusCode >= 500) {
+      if (error.code === 'UNAVAILABLE') request.log.warn({ err }, 'database unavailable')
+      else request.log.error({ err }, 'request failed')
+    }
+    for (const [name, value] of Object.entries(error.headers)) reply.header(name, value)
+    if (error.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', retryAfter)
+    return sendError(request, reply, error)
+  })
+
+  fastify.setNotFoundHandler(function notFound (request, reply) {
+    return sendError(request, reply, new ProtocolError('NOT_FOUND', `No such resource: ${request.method} ${request.url.split('?')[0]}`))
+  })
+}, { name: 'errors', dependencies: ['config'] })
+
+export function isProtocolSurface (request: FastifyRequest): boolean {
+  return request.url.startsWith('/myweb/') || request.url.startsWith('/ftp/')
+}
+
+function sendError (request: FastifyRequest, reply: FastifyReply, error: ProtocolError): FastifyReply {
+  reply.status(error.statusCode)
+  const detail = error.statusCode >= 500 && error.code !== 'UNAVAILABLE' ? 'Internal server error.' : error.message
+  if (isProtocolSurface(request)) {
+    const charset = charsetFromQuery((request.query as Record<string, unknown> | undefined)?.cs)
+    return reply.type(contentType(charset)).send(encodeError(error.code, detail, charset))
+  }
+  return reply.type('application/problem+json; charset=utf-8').send({
+    type: 'about:blank',
+    title: error.code,
+    status: error.statusCode,
+    detail,
+    ...('errors' in error ? { errors: (error as { errors: unknown }).errors } : {})
+  })
+}

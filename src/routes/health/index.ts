@@ -1,0 +1,28 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { pendingMigrations, readMigrations } from '../../db/migrate.js'
+
+/** Liveness and readiness for orchestrators and load balancers. */
+const healthRoutes: FastifyPluginAsync = async (fastify) => {
+  const expected = (await readMigrations()).map((migration) => migration.name)
+
+  fastify.get('/healthz', async () => ({ status: 'ok' }))
+
+  fastify.get('/readyz', async (request, reply) => {
+    try {
+      const pending = await pendingMigrations(
+        async (sql) => await fastify.prisma.$queryRawUnsafe<Array<{ migration_name: string }>>(sql),
+        expected
+      )
+      if (pending.length > 0) {
+        return await reply.status(503).send({ status: 'unavailable', database: 'reachable', pendingMigrations: pending })
+      }
+      return { status: 'ready', database: 'reachable', migrations: expected.length }
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed')
+      return await reply.status(503).header('retry-after', String(fastify.config.RETRY_AFTER_SECONDS))
+        .send({ status: 'unavailable', database: 'unreachable' })
+    }
+  })
+}
+
+export default healthRoutes

@@ -1,0 +1,26 @@
+import { ProtocolError } from '../../errors.js'
+import { newPcid } from '../../license/pcid.js'
+import { scalar } from '../../protocol/fields.js'
+import type { IupdateFunction } from './types.js'
+
+const PROGRAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+const USER_AGENT_MAX = 512
+
+/** f=getpcid: issues a new PC id and stores it with the time, address, user agent and program. */
+export const getpcid: IupdateFunction = async ({ request, fields, prisma }) => {
+  const program = scalar(fields, 'prog')
+  if (program !== undefined && program !== '' && !PROGRAM_NAME.test(program)) {
+    throw new ProtocolError('BAD_REQUEST', 'prog must be a program name (letters, digits, dot, dash, underscore; at most 64).')
+  }
+  const id = newPcid()
+  await prisma.pcid.create({
+    data: {
+      id,
+      address: request.ip,
+      userAgent: request.headers['user-agent']?.slice(0, USER_AGENT_MAX) ?? null,
+      program: program === '' ? null : program ?? null
+    }
+  })
+  request.log.info({ pcid: id, prog: program }, 'pcid issued')
+  return [['PCID', id]]
+}

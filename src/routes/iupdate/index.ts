@@ -1,0 +1,49 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import formbody from '@fastify/formbody'
+import { ProtocolError } from '../../errors.js'
+import { scalar, type Fields } from '../../protocol/fields.js'
+import { charsetFromQuery, contentType, encodeLines } from '../../protocol/text.js'
+import { getpcid } from './getpcid.js'
+import type { IupdateFunction } from './types.js'
+
+export const IUPDATE_PATH = '/myweb/iupdate.php'
+
+/** The `f=` functions this server answers; anything else is UNKNOWN_FUNCTION. */
+const FUNCTIONS: Record<string, IupdateFunction> = {
+  getpcid
+}
+
+/** The public iUpdate endpoint (PROTOCOL.md §1): GET, or POST with a form body carrying the same fields. */
+const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
+  const { config } = fastify
+  // The protocol takes form bodies only; anything else (JSON included) is 415.
+  fastify.removeAllContentTypeParsers()
+  await fastify.register(formbody, { bodyLimit: config.MAX_FORM_BYTES })
+
+  fastify.addHook('onRequest', async (request) => {
+    if (request.url.length > config.MAX_QUERY_BYTES) {
+      throw new ProtocolError('URI_TOO_LONG', `The request line is longer than ${config.MAX_QUERY_BYTES} bytes.`)
+    }
+  })
+
+  const rateLimit = { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS }
+
+  async function handle (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const fields: Fields = {
+      ...(request.query as Fields),
+      ...(typeof request.body === 'object' && request.body !== null ? request.body as Fields : {})
+    }
+    const charset = charsetFromQuery(scalar(fields, 'cs'))
+    const name = scalar(fields, 'f')
+    if (name === undefined || name === '') throw new ProtocolError('BAD_REQUEST', 'Missing f: the function to call (getpcid, qrymaxver, ...).')
+    const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
+    if (fn === undefined) throw new ProtocolError('UNKNOWN_FUNCTION', `Unknown function f=${name.slice(0, 40)}.`)
+    const lines = await fn({ request, reply, fields, charset, prisma: fastify.prisma })
+    return reply.type(contentType(charset)).header('cache-control', 'no-store').send(encodeLines(lines, charset))
+  }
+
+  fastify.get(IUPDATE_PATH, { config: { rateLimit } }, handle)
+  fastify.post(IUPDATE_PATH, { config: { rateLimit } }, handle)
+}
+
+export default iupdateRoutes

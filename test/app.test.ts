@@ -1,0 +1,66 @@
+import { Writable } from 'node:stream'
+import Fastify from 'fastify'
+import fp from 'fastify-plugin'
+import t from 'tap'
+import app, { redactUrl, serverOptions } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { buildTestApp } from './helpers/app.js'
+import { adminQuery } from './helpers/db.js'
+
+t.test('healthz and readyz', async (t) => {
+  const { app, databaseUrl } = await buildTestApp(t)
+  t.same((await app.inject({ url: '/healthz' })).json(), { status: 'ok' })
+  const ready = await app.inject({ url: '/readyz' })
+  t.equal(ready.statusCode, 200)
+  t.match(ready.json(), { status: 'ready', database: 'reachable' })
+  await adminQuery('DELETE FROM "_prisma_migrations"', [], databaseUrl)
+  const pending = await app.inject({ url: '/readyz' })
+  t.equal(pending.statusCode, 503, 'not ready while a migration is missing')
+  t.match(pending.json(), { status: 'unavailable', pendingMigrations: [/_init$/] })
+  await adminQuery('DROP TABLE "_prisma_migrations"', [], databaseUrl)
+  t.equal((await app.inject({ url: '/readyz' })).statusCode, 503, 'nor on a database never migrated')
+})
+
+t.test('download tokens never reach the logs', async (t) => {
+  t.equal(redactUrl('/ftp/ishop/2.7/a.exe?t=SECRET&x=1'), '/ftp/ishop/2.7/a.exe?t=[REDACTED]&x=1')
+  t.equal(redactUrl('/myweb/iupdate.php?f=dlconfirm&t=SECRET'), '/myweb/iupdate.php?f=dlconfirm&t=[REDACTED]')
+  t.equal(redactUrl('/myweb/iupdate.php?f=getpcid'), '/myweb/iupdate.php?f=getpcid')
+})
+
+t.test('request ids: honoured from a proxy when sane, else generated; logs redact secrets', async (t) => {
+  const { databaseUrl } = await buildTestApp(t)
+  let logged = ''
+  const stream = new Writable({ write (chunk, _enc, cb) { logged += chunk.toString(); cb() } })
+  const config = { ...loadConfig({ LOG_LEVEL: 'info' }), DATABASE_URL: databaseUrl }
+  const options = serverOptions(config)
+  const instance = Fastify({ ...options, logger: { ...(options.logger as object), stream } })
+  await instance.register(fp(app), { config })
+  t.teardown(async () => { await instance.close() })
+  const given = await instance.inject({ url: '/healthz?t=SECRETTOKEN', headers: { 'x-request-id': 'abc-123', authorization: 'Bearer SECRETBEARER' } })
+  t.equal(given.headers['x-request-id'], undefined)
+  const bad = await instance.inject({ url: '/healthz', headers: { 'x-request-id': 'no spaces allowed' } })
+  t.equal(bad.statusCode, 200)
+  const lines = logged.trim().split('\n').map((line) => JSON.parse(line))
+  t.ok(lines.some((line) => line.reqId === 'abc-123'), 'the proxy id is used')
+  t.ok(lines.some((line) => /^[0-9a-f-]{36}$/.test(line.reqId)), 'a bad id is replaced by a UUID')
+  t.notMatch(logged, /SECRETTOKEN|SECRETBEARER/)
+})
+
+t.test('an unexpected failure is a 500 with no details', async (t) => {
+  const { app } = await buildTestApp(t, {}, {
+    extend: async (f) => {
+      f.get('/boom', async () => { throw new Error('secret internal detail /srv/x') })
+      f.get('/myweb/boom', async () => { throw new Error('secret internal detail /srv/x') })
+    }
+  })
+  const json = await app.inject({ url: '/boom' })
+  t.equal(json.statusCode, 500)
+  t.equal(json.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.same(json.json(), { type: 'about:blank', title: 'INTERNAL', status: 500, detail: 'Internal server error.' })
+  const text = await app.inject({ url: '/myweb/boom' })
+  t.equal(text.statusCode, 500)
+  t.equal(text.body, 'ERROR=INTERNAL\r\nInternal server error.\r\n')
+  const missing = await app.inject({ url: '/nothing-here' })
+  t.equal(missing.statusCode, 404)
+  t.match(missing.json(), { title: 'NOT_FOUND', status: 404 })
+})

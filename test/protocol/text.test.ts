@@ -1,0 +1,37 @@
+import t from 'tap'
+import iconv from 'iconv-lite'
+import { charsetFromQuery, contentType, encodeError, encodeLines } from '../../src/protocol/text.js'
+import { array, scalar } from '../../src/protocol/fields.js'
+
+t.test('KEY=value lines are CRLF-terminated in windows-1253 by default', async (t) => {
+  const body = encodeLines([['PCID', 'ABC'], ['PROG[0]', 'ishop'], ['NOTE', 'Ελληνικά']], charsetFromQuery(undefined))
+  t.same(body, Buffer.concat([Buffer.from('PCID=ABC\r\nPROG[0]=ishop\r\nNOTE='), iconv.encode('Ελληνικά', 'win1253'), Buffer.from('\r\n')]))
+  t.equal(body.includes(Buffer.from([0xc5, 0xeb])), true, 'Ε and λ as single windows-1253 bytes')
+})
+
+t.test('cs=utf8 gives UTF-8, and the content type names the charset', async (t) => {
+  t.equal(charsetFromQuery('utf8'), 'utf-8')
+  t.equal(charsetFromQuery('UTF-8'), 'utf-8')
+  t.equal(charsetFromQuery('latin1'), 'windows-1253')
+  t.equal(contentType('utf-8'), 'text/plain; charset=utf-8')
+  t.same(encodeLines([['A', 'Ω']], 'utf-8'), Buffer.from('A=Ω\r\n'))
+})
+
+t.test('a value cannot forge extra lines', async (t) => {
+  t.equal(encodeLines([['A', 'x\r\nOK[0]=9.9']], 'utf-8').toString(), 'A=x OK[0]=9.9\r\n')
+})
+
+t.test('errors: ERROR= first, then description lines', async (t) => {
+  t.equal(encodeError('BAD_REQUEST', 'first\nsecond', 'utf-8').toString(), 'ERROR=BAD_REQUEST\r\nfirst\r\nsecond\r\n')
+})
+
+t.test('PHP-style arrays', async (t) => {
+  t.same(array({ 'prog[]': ['a', 'b'] }, 'prog', 31), ['a', 'b'])
+  t.same(array({ 'prog[]': 'a' }, 'prog', 31), ['a'])
+  t.same(array({ 'prog[1]': 'b', 'prog[0]': 'a' }, 'prog', 31), ['a', 'b'])
+  t.same(array({ 'serial[0]': 'x', 'serial[2]': 'z' }, 'serial', 31), ['x', undefined, 'z'])
+  t.same(array({ prog: 'a', 'progx[]': 'b' }, 'prog', 31), [], 'only prog[...] keys count')
+  t.throws(() => array({ 'prog[99]': 'a' }, 'prog', 31), RangeError)
+  t.equal(scalar({ f: ['a', 'b'] }, 'f'), 'b', 'the last value wins, as in PHP')
+  t.equal(scalar({}, 'f'), undefined)
+})
