@@ -5,9 +5,12 @@ import type { Config } from './config.js'
 import configPlugin from './plugins/config.js'
 import errorsPlugin from './plugins/errors.js'
 import prismaPlugin from './db/prisma.js'
+import repositoryPlugin from './plugins/repository.js'
+import signerPlugin from './plugins/signer.js'
 import { ProtocolError } from './errors.js'
 import healthRoutes from './routes/health/index.js'
 import iupdateRoutes from './routes/iupdate/index.js'
+import wellKnownRoutes from './routes/wellknown/index.js'
 
 export interface AppOptions {
   /** The parsed configuration, with DATABASE_URL resolved (server.ts starts the embedded database first). */
@@ -22,6 +25,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(configPlugin, { config: opts.config })
   await fastify.register(errorsPlugin)
   await fastify.register(prismaPlugin)
+  await fastify.register(repositoryPlugin)
+  await fastify.register(signerPlugin)
   await fastify.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>
@@ -29,6 +34,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   })
   await fastify.register(healthRoutes)
   await fastify.register(iupdateRoutes)
+  await fastify.register(wellKnownRoutes)
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/

@@ -53,6 +53,18 @@ export const configSchema = z.object({
   DB_POOL_MAX: positiveInt.default(10),
   /** Seconds a client is told to wait (Retry-After) while the database is unreachable. */
   RETRY_AFTER_SECONDS: positiveInt.default(30),
+  /** A repository file must be unchanged this long (ms) before it is listed: it may still be uploading. */
+  REPO_SETTLE_MS: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(0, { message: 'must be 0 or more' }).default(2_000),
+  /** Full rescan of ftp/ every so many seconds, for changes file system events miss (NFS); 0 = never. */
+  REPO_RESCAN_SECONDS: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(0, { message: 'must be 0 or more' }).default(300),
+  /** Watch ftp/ with file system events (inotify) so changes show within a second. */
+  REPO_WATCH: booleanFlag.default(true),
+  /** Ed25519 private keys signing LICENSE strings, as a JWK set in JSON; the first signs. */
+  SIGNING_KEYS: z.string().optional(),
+  /** A file holding that JWK set. Neither given: DATA_DIR/signing-keys.json, generated on first start. */
+  SIGNING_KEYS_FILE: z.string().optional(),
+  /** Lifetime of a LICENSE string, in days. */
+  LICENSE_TTL_DAYS: positiveInt.default(30),
   /** Trust X-Forwarded-* from a reverse proxy in front of the server. */
   TRUST_PROXY: booleanFlag.default(false)
 })

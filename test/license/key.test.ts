@@ -1,0 +1,72 @@
+import t from 'tap'
+import { ALPHABET } from '../../src/license/base32.js'
+import { crc15, formatKey, generateKey, keyIsForProgram, programTag, validateKey } from '../../src/license/key.js'
+
+t.test('format: five groups of five Crockford symbols, version 1, program tag, check', async (t) => {
+  const key = generateKey('ishop')
+  t.match(key, /^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){4}$/)
+  t.equal(key[0], '1')
+  const check = validateKey(key)
+  t.match(check, { valid: true, key, formatVersion: 1, programTag: programTag('ishop') })
+  t.ok(keyIsForProgram(check, 'ishop'))
+  t.ok(keyIsForProgram(check, 'iShop'), 'program names compare without case')
+  t.notOk(keyIsForProgram(check, 'taxspooler'))
+  t.notOk(keyIsForProgram(validateKey('nonsense'), 'ishop'))
+})
+
+t.test('test vectors (docs/license-key.md)', async (t) => {
+  t.equal(programTag('ishop'), 21921)
+  t.equal(programTag('taxspooler'), 25133)
+  t.equal(crc15([1]), 17817)
+  t.equal(crc15([]), 0)
+  t.equal(generateKey('ishop', Buffer.alloc(12)), '1ND10-00000-00000-00000-00CH3')
+  t.equal(generateKey('ishop', Buffer.from('000102030405060708090a0b', 'hex')), '1ND10-00G40-R40M3-0E209-18520')
+  t.equal(generateKey('taxspooler', Buffer.from('ffffffffffffffffffffffff', 'hex')), '1RHDZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZPXK')
+})
+
+t.test('typing is forgiven: case, dashes, spaces, O for 0, I and L for 1', async (t) => {
+  const key = '1ND10-00G40-R40M3-0E209-18520'
+  for (const typed of ['1nd10-00g40-r40m3-0e209-18520', '1ND1000G40R40M30E20918520', ' 1ND10 00G40 R40M3 0E209 18520 ', 'IND1O-OOG4O-R4OM3-OE2O9-L852O']) {
+    t.match(validateKey(typed), { valid: true, key }, typed)
+  }
+  for (const bad of ['', '1ND10', '1ND10-00G40-R40M3-0E209-18520-0', '1ND10-00G40-R40M3-0E209-1852U', '1ND10-00G40-R40M3-0E209-1852*', 'x'.repeat(100)]) {
+    t.match(validateKey(bad), { valid: false, problem: 'FORMAT' }, JSON.stringify(bad))
+  }
+})
+
+t.test('every single-symbol substitution and every adjacent swap is detected', async (t) => {
+  let substitutions = 0
+  let swaps = 0
+  const missed: string[] = []
+  for (let n = 0; n < 300; n++) {
+    const compact = generateKey(n % 2 === 0 ? 'ishop' : 'taxspooler').replace(/-/g, '')
+    for (let i = 0; i < compact.length; i++) {
+      for (const symbol of ALPHABET) {
+        if (symbol === compact[i]) continue
+        const typo = compact.slice(0, i) + symbol + compact.slice(i + 1)
+        substitutions++
+        if (validateKey(typo).valid) missed.push(typo)
+      }
+      if (i + 1 < compact.length && compact[i] !== compact[i + 1]) {
+        const swapped = compact.slice(0, i) + compact[i + 1] + compact[i] + compact.slice(i + 2)
+        swaps++
+        if (validateKey(swapped).valid) missed.push(swapped)
+      }
+    }
+  }
+  t.ok(substitutions > 200_000, `${substitutions} substitutions tried`)
+  t.ok(swaps > 6_000, `${swaps} swaps tried`)
+  t.same(missed, [], 'none accepted')
+})
+
+t.test('a key of an unknown format version is refused', async (t) => {
+  const symbols = [...'2ND10000000000000000000'].map((c) => ALPHABET.indexOf(c)).slice(0, 22)
+  const crc = crc15(symbols)
+  const compact = symbols.map((s) => ALPHABET[s]).join('') + ALPHABET[(crc >> 10) & 31] + ALPHABET[(crc >> 5) & 31] + ALPHABET[crc & 31]
+  t.match(validateKey(formatKey(compact)), { valid: false, problem: 'VERSION' })
+})
+
+t.test('keys are unique', async (t) => {
+  const keys = Array.from({ length: 5000 }, () => generateKey('ishop'))
+  t.equal(new Set(keys).size, keys.length)
+})

@@ -1,0 +1,92 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose'
+import t, { type Test } from 'tap'
+import { LicenseVerificationError, verifyLicense } from '../../src/license/client.js'
+import { LicenseSigner, SigningKeyError } from '../../src/license/signing.js'
+import { buildTestApp, listen } from '../helpers/app.js'
+
+const claims = { prog: 'ishop', sub: '1ND10-00G40-R40M3-0E209-18520', pcid: '7Q2M9K4XWJ3HN8RT5VCZ6DPA1E', ver: '2.7.0.0', mnt: '2027-01-01T00:00:00.000Z' }
+
+async function tempDir (t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'iupdate-keys-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  return dir
+}
+
+t.test('a LICENSE string issued by the server verifies with jose against the served JWK set', async (t) => {
+  const { app } = await buildTestApp(t)
+  const base = await listen(app)
+  const res = await fetch(`${base}/.well-known/jwks.json`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /application\/jwk-set\+json/)
+  const jwks = await res.json() as JSONWebKeySet
+  t.equal(jwks.keys.length, 1)
+  t.match(jwks.keys[0], { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', kid: app.signer.kid })
+  t.notOk('d' in jwks.keys[0], 'no private part is served')
+
+  const token = await app.signer.sign(claims)
+  const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`)), { algorithms: ['EdDSA'] })
+  t.equal(protectedHeader.alg, 'EdDSA')
+  t.equal(protectedHeader.kid, app.signer.kid, 'the key id is in the header')
+  t.match(payload, { prog: 'ishop', sub: claims.sub, pcid: claims.pcid, ver: '2.7.0.0', mnt: claims.mnt, iss: 'iupdate-server' })
+  t.equal((payload.exp ?? 0) - (payload.iat ?? 0), 30 * 86_400, 'expires after LICENSE_TTL_DAYS')
+
+  const verified = await verifyLicense(token, jwks, { program: 'ishop', pcid: claims.pcid })
+  t.match(verified, { prog: 'ishop', ver: '2.7.0.0', kid: app.signer.kid })
+
+  // Tampered: a claim changed, the signature kept.
+  const [header, body, signature] = token.split('.')
+  const forged = JSON.parse(Buffer.from(body, 'base64url').toString())
+  forged.ver = '9.9.9.9'
+  const tampered = [header, Buffer.from(JSON.stringify(forged)).toString('base64url'), signature].join('.')
+  await t.rejects(jwtVerify(tampered, createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`))), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' })
+  await t.rejects(verifyLicense(tampered, jwks), LicenseVerificationError)
+  await t.rejects(verifyLicense(token, jwks, { program: 'taxspooler' }), { message: /for ishop, not taxspooler/ })
+  await t.rejects(verifyLicense(token, jwks, { pcid: 'OTHERPC' }), { message: /another PC/ })
+  await t.rejects(verifyLicense(token, jwks, { currentDate: new Date(Date.now() + 31 * 86_400_000) }), LicenseVerificationError, 'expired')
+  const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
+  await t.rejects(verifyLicense(token, { keys: [{ ...await exportJWK(stranger.publicKey), kid: app.signer.kid }] }), LicenseVerificationError, 'another key')
+})
+
+t.test('a key is generated into DATA_DIR on first start and reused after', async (t) => {
+  const dir = await tempDir(t)
+  const first = await LicenseSigner.load({ dataDir: dir }, { issuer: 'x', ttlSeconds: 60 })
+  t.equal(first.generated, true)
+  t.equal(((await stat(join(dir, 'signing-keys.json'))).mode & 0o777), 0o600, 'private key file readable by the owner only')
+  const second = await LicenseSigner.load({ dataDir: dir }, { issuer: 'x', ttlSeconds: 60 })
+  t.equal(second.generated, false)
+  t.equal(second.signer.kid, first.signer.kid)
+  const token = await first.signer.sign(claims)
+  t.ok(await verifyLicense(token, second.signer.jwks()))
+})
+
+t.test('several keys: the first signs, all verify (rotation)', async (t) => {
+  const dir = await tempDir(t)
+  const old = await LicenseSigner.load({ dataDir: dir }, { issuer: 'x', ttlSeconds: 60 })
+  const oldToken = await old.signer.sign(claims)
+  const oldKeys = JSON.parse(await readFile(join(dir, 'signing-keys.json'), 'utf8')).keys
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+  const fresh = await exportJWK(privateKey)
+  const file = join(dir, 'rotated.json')
+  await writeFile(file, JSON.stringify({ keys: [fresh, ...oldKeys] }))
+  const { signer } = await LicenseSigner.load({ file, dataDir: dir }, { issuer: 'x', ttlSeconds: 60 })
+  t.not(signer.kid, old.signer.kid, 'the new key signs')
+  t.equal(signer.jwks().keys.length, 2)
+  const newToken = await signer.sign(claims)
+  t.equal(JSON.parse(Buffer.from(newToken.split('.')[0], 'base64url').toString()).kid, signer.kid)
+  t.ok(await verifyLicense(oldToken, signer.jwks()), 'strings signed by the old key still verify')
+  t.ok(await verifyLicense(newToken, signer.jwks()))
+  const fromEnv = await LicenseSigner.load({ json: JSON.stringify({ keys: [fresh] }), dataDir: dir }, { issuer: 'x', ttlSeconds: 60 })
+  t.equal(fromEnv.signer.kid, signer.kid, 'SIGNING_KEYS gives the same key id (RFC 7638 thumbprint)')
+})
+
+t.test('bad key configuration is a readable error', async (t) => {
+  const dir = await tempDir(t)
+  const load = async (json: string): Promise<unknown> => await LicenseSigner.load({ json, dataDir: dir }, { issuer: 'x', ttlSeconds: 60 })
+  await t.rejects(load('not json'), new SigningKeyError('signing keys are not valid JSON (expected {"keys":[Ed25519 private JWKs]})'))
+  await t.rejects(load('{"keys":[]}'), SigningKeyError)
+  await t.rejects(load('{"keys":[{"kty":"RSA"}]}'), { message: /signing key 0 is not an Ed25519 private JWK/ })
+  await t.rejects(LicenseSigner.load({ file: join(dir, 'missing.json'), dataDir: dir }, { issuer: 'x', ttlSeconds: 60 }), { message: /cannot be read/ })
+})
