@@ -7,7 +7,9 @@ import errorsPlugin from './plugins/errors.js'
 import prismaPlugin from './db/prisma.js'
 import repositoryPlugin from './plugins/repository.js'
 import signerPlugin from './plugins/signer.js'
+import servicesPlugin from './plugins/services.js'
 import { ProtocolError } from './errors.js'
+import ftpRoutes from './routes/ftp/index.js'
 import healthRoutes from './routes/health/index.js'
 import iupdateRoutes from './routes/iupdate/index.js'
 import wellKnownRoutes from './routes/wellknown/index.js'
@@ -27,6 +29,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(prismaPlugin)
   await fastify.register(repositoryPlugin)
   await fastify.register(signerPlugin)
+  await fastify.register(servicesPlugin)
   await fastify.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>
@@ -35,6 +38,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(healthRoutes)
   await fastify.register(iupdateRoutes)
   await fastify.register(wellKnownRoutes)
+  await fastify.register(ftpRoutes)
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/

@@ -65,6 +65,16 @@ export const configSchema = z.object({
   SIGNING_KEYS_FILE: z.string().optional(),
   /** Lifetime of a LICENSE string, in days. */
   LICENSE_TTL_DAYS: positiveInt.default(30),
+  /** Secret (32+ characters) signing download links; instances serving the same clients share it. Unset: DATA_DIR/token-secret, generated. */
+  TOKEN_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  /** Lifetime of a download link, in hours. */
+  LINK_TTL_HOURS: positiveInt.default(72),
+  /** How often each instance reloads programs and versions (release dates, yanked) from the database, in ms. */
+  CATALOG_REFRESH_MS: positiveInt.default(2_000),
+  /** How often what clients report (version, serial, last contact) is written, in ms. */
+  CONTACTS_FLUSH_MS: positiveInt.default(5_000),
+  /** How often expired download links are cleaned up, in minutes. */
+  CLEANUP_INTERVAL_MINUTES: positiveInt.default(60),
   /** Trust X-Forwarded-* from a reverse proxy in front of the server. */
   TRUST_PROXY: booleanFlag.default(false)
 })

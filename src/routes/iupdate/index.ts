@@ -3,14 +3,20 @@ import formbody from '@fastify/formbody'
 import { ProtocolError } from '../../errors.js'
 import { scalar, type Fields } from '../../protocol/fields.js'
 import { charsetFromQuery, contentType, encodeLines } from '../../protocol/text.js'
+import { dlconfirm } from './dlconfirm.js'
 import { getpcid } from './getpcid.js'
+import { newveravail } from './newveravail.js'
+import { qrymaxver } from './qrymaxver.js'
 import type { IupdateFunction } from './types.js'
 
 export const IUPDATE_PATH = '/myweb/iupdate.php'
 
 /** The `f=` functions this server answers; anything else is UNKNOWN_FUNCTION. */
 const FUNCTIONS: Record<string, IupdateFunction> = {
-  getpcid
+  getpcid,
+  qrymaxver,
+  newveravail,
+  dlconfirm
 }
 
 /** The public iUpdate endpoint (PROTOCOL.md §1): GET, or POST with a form body carrying the same fields. */
@@ -38,7 +44,8 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     if (name === undefined || name === '') throw new ProtocolError('BAD_REQUEST', 'Missing f: the function to call (getpcid, qrymaxver, ...).')
     const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
     if (fn === undefined) throw new ProtocolError('UNKNOWN_FUNCTION', `Unknown function f=${name.slice(0, 40)}.`)
-    const lines = await fn({ request, reply, fields, charset, prisma: fastify.prisma })
+    const lines = await fn({ request, reply, fields, charset, prisma: fastify.prisma, app: fastify })
+    if (lines === null) return reply
     return reply.type(contentType(charset)).header('cache-control', 'no-store').send(encodeLines(lines, charset))
   }
 

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { PrismaClient } from '../../db/prisma.js'
 import type { Fields } from '../../protocol/fields.js'
 import type { Charset, Line } from '../../protocol/text.js'
@@ -10,7 +10,11 @@ export interface IupdateContext {
   fields: Fields
   charset: Charset
   prisma: PrismaClient
+  app: FastifyInstance
 }
 
-/** One `f=` function: returns the KEY=value lines of a success, or throws a ProtocolError. */
-export type IupdateFunction = (context: IupdateContext) => Promise<Iterable<Line>>
+/**
+ * One `f=` function: returns the KEY=value lines of a success, or throws a ProtocolError.
+ * A function that answers otherwise (an HTML page) sends the reply itself and returns null.
+ */
+export type IupdateFunction = (context: IupdateContext) => Promise<Iterable<Line> | null>

@@ -1,0 +1,135 @@
+import type { PrismaClient } from '../db/prisma.js'
+import type { ByteRange } from './ranges.js'
+import type { SendResult } from './send.js'
+
+/**
+ * Download records: created when a token first fetches bytes, updated as bytes go out.
+ * A token is spent once the bytes known delivered cover the whole file, or the client
+ * confirmed the download (f=dlconfirm).
+ *
+ * Known delivered: the ranges of responses that were flushed completely; and, when a
+ * response for bytes a… completes, whatever was sent before a by earlier responses that
+ * broke off (the client asked to continue at a, so it holds what came before).
+ */
+export interface DownloadStart {
+  tokenHash: string
+  pcid: string
+  licenseId: string | null
+  program: string
+  folder: string
+  path: string
+  size: number
+  expiresAt: Date
+}
+
+export async function findDownload (prisma: PrismaClient, tokenHash: string): Promise<{ id: string, spent: boolean } | undefined> {
+  const rows = await prisma.$queryRaw<Array<{ id: string, spent: boolean }>>`
+    SELECT id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL) AS spent FROM download WHERE token_hash = ${tokenHash}`
+  return rows[0]
+}
+
+/** The record of this token, created if this is its first use (safe when instances race). */
+export async function startDownload (prisma: PrismaClient, start: DownloadStart): Promise<{ id: string, spent: boolean }> {
+  const rows = await prisma.$queryRaw<Array<{ id: string, spent: boolean }>>`
+    INSERT INTO download (id, token_hash, pcid, license_id, program, folder, path, size, expires_at)
+    VALUES (gen_random_uuid(), ${start.tokenHash}, ${start.pcid}, ${start.licenseId}::uuid, ${start.program}, ${start.folder},
+            ${start.path}, ${start.size}, ${start.expiresAt})
+    ON CONFLICT (token_hash) DO UPDATE SET token_hash = EXCLUDED.token_hash
+    RETURNING id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL) AS spent`
+  return rows[0]
+}
+
+function multirange (ranges: Array<{ start: number, endExclusive: number }>): string {
+  const parts = ranges.filter((r) => r.endExclusive > r.start).map((r) => `[${r.start},${r.endExclusive})`)
+  return `{${parts.join(',')}}`
+}
+
+export async function recordDelivery (prisma: PrismaClient, id: string, result: SendResult): Promise<void> {
+  const sent = multirange(result.sent.map(({ range, bytes }) => ({ start: range.start, endExclusive: range.start + bytes })))
+  const covered = result.finished ? multirange(result.sent.map(({ range }) => ({ start: range.start, endExclusive: range.end + 1 }))) : '{}'
+  const firstStart = Math.min(...result.sent.map(({ range }: { range: ByteRange }) => range.start))
+  const total = result.sent.reduce((sum, { bytes }) => sum + bytes, 0)
+  await prisma.$executeRaw`
+    UPDATE download SET
+      bytes_served = bytes_served + ${total},
+      sent = coalesce(sent, '{}') + ${sent}::int8multirange,
+      covered = coalesce(covered, '{}') + ${covered}::int8multirange
+        + CASE WHEN ${result.finished} THEN coalesce(sent, '{}') * int8multirange(int8range(0, ${firstStart}::bigint)) ELSE '{}'::int8multirange END,
+      completed_at = coalesce(completed_at, CASE WHEN (coalesce(covered, '{}') + ${covered}::int8multirange
+        + CASE WHEN ${result.finished} THEN coalesce(sent, '{}') * int8multirange(int8range(0, ${firstStart}::bigint)) ELSE '{}'::int8multirange END)
+        @> int8range(0, size) THEN now() END)
+    WHERE id = ${id}::uuid`
+}
+
+/** f=dlconfirm: the client's word on a download. Returns false when the token was never used. */
+export async function confirmDownload (prisma: PrismaClient, tokenHash: string, ok: boolean, error: string | null): Promise<boolean> {
+  const count = ok
+    ? await prisma.$executeRaw`UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE token_hash = ${tokenHash}`
+    : await prisma.$executeRaw`UPDATE download SET failed_at = now(), error = ${error} WHERE token_hash = ${tokenHash}`
+  return count > 0
+}
+
+/**
+ * Forgets the state of expired tokens (their hash and byte ranges), keeping the records
+ * for statistics. One statement, idempotent: safe when several instances run it.
+ */
+export async function cleanupExpired (prisma: PrismaClient, now = new Date()): Promise<number> {
+  return await prisma.$executeRaw`
+    UPDATE download SET token_hash = NULL, covered = NULL, sent = NULL
+    WHERE expires_at < ${now} AND token_hash IS NOT NULL`
+}
+
+type LogFn = (obj: object, msg: string) => void
+
+/**
+ * Delivery updates that could not be written (database away) are kept and retried, so a
+ * download in flight when the database goes away is still counted when it comes back.
+ */
+export class DeliveryRecorder {
+  private readonly pending: Array<{ id: string, result: SendResult, attempts: number }> = []
+  private timer: NodeJS.Timeout | undefined
+
+  constructor (private readonly prisma: PrismaClient, private readonly log: { warn: LogFn, error: LogFn }, private readonly retryMs = 5_000) {}
+
+  async record (id: string, result: SendResult): Promise<void> {
+    try {
+      await recordDelivery(this.prisma, id, result)
+    } catch (err) {
+      this.log.warn({ err, download: id }, 'recording a delivery failed; will retry')
+      this.pending.push({ id, result, attempts: 1 })
+      this.schedule()
+    }
+  }
+
+  private schedule (): void {
+    if (this.timer !== undefined) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.retry().catch(() => {})
+    }, this.retryMs)
+    this.timer.unref()
+  }
+
+  async retry (): Promise<void> {
+    while (this.pending.length > 0) {
+      const next = this.pending[0]
+      try {
+        await recordDelivery(this.prisma, next.id, next.result)
+        this.pending.shift()
+      } catch (err) {
+        if (++next.attempts > 720) {
+          this.pending.shift()
+          this.log.error({ err, download: next.id }, 'gave up recording a delivery')
+          continue
+        }
+        this.schedule()
+        return
+      }
+    }
+  }
+
+  async stop (): Promise<void> {
+    clearTimeout(this.timer)
+    await this.retry().catch(() => {})
+  }
+}

@@ -1,0 +1,125 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/**
+ * Download link tokens (PROTOCOL.md §7). A token is self-contained and signed with a
+ * server secret (HMAC-SHA-256), so listing files writes nothing: the database learns of a
+ * token when it first fetches bytes, and stores only its SHA-256. A copy of the database
+ * therefore gives no working link, and any instance sharing the secret can verify a token.
+ *
+ * Layout (83 bytes, base64url: 111 characters):
+ *   [0]      format 1
+ *   [1..4]   expiry, Unix seconds, big-endian
+ *   [5..30]  PCID (26 ASCII characters)
+ *   [31..46] license id (UUID bytes), or zeros for none
+ *   [47..58] first 12 bytes of SHA-256 of the file's path below FTP_ROOT (the URL path)
+ *   [59..66] first 8 bytes of the file's SHA-256: a replaced file invalidates old links
+ *   [67..82] first 16 bytes of HMAC-SHA-256(secret, bytes 0..66)
+ */
+
+const FORMAT = 1
+const BODY = 67
+const MAC = 16
+export const TOKEN_LENGTH = Math.ceil(((BODY + MAC) * 4) / 3)
+
+export interface TokenClaims {
+  pcid: string
+  licenseId: string | null
+  /** Path below FTP_ROOT, forward slashes (RepoFile.path). */
+  path: string
+  /** The file's SHA-256, hex. */
+  sha256: string
+  expiresAt: Date
+}
+
+export type TokenCheck =
+  | { ok: true, claims: Omit<TokenClaims, 'path' | 'sha256'> & { contentTag: string }, hash: string }
+  | { ok: false, status: 403 | 410, problem: string }
+
+export class TokenSigner {
+  constructor (private readonly secret: Buffer) {
+    if (secret.length < 32) throw new Error('the token secret must be at least 32 bytes')
+  }
+
+  static async load (options: { secret?: string, dataDir: string }): Promise<{ signer: TokenSigner, generated: boolean }> {
+    if (options.secret !== undefined) return { signer: new TokenSigner(Buffer.from(options.secret, 'utf8')), generated: false }
+    const file = join(options.dataDir, 'token-secret')
+    try {
+      return { signer: new TokenSigner(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url')), generated: false }
+    } catch {
+      await mkdir(options.dataDir, { recursive: true })
+      const secret = randomBytes(32).toString('base64url')
+      await writeFile(file, secret + '\n', { mode: 0o600, flag: 'wx' }).catch(() => {})
+      return { signer: new TokenSigner(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url')), generated: true }
+    }
+  }
+
+  issue (claims: TokenClaims): string {
+    const body = Buffer.alloc(BODY)
+    body[0] = FORMAT
+    body.writeUInt32BE(Math.floor(claims.expiresAt.getTime() / 1000), 1)
+    body.write(claims.pcid.padEnd(26, ' ').slice(0, 26), 5, 'ascii')
+    if (claims.licenseId !== null) Buffer.from(claims.licenseId.replace(/-/g, ''), 'hex').copy(body, 31)
+    pathDigest(claims.path).copy(body, 47)
+    Buffer.from(claims.sha256.slice(0, 16), 'hex').copy(body, 59)
+    return Buffer.concat([body, this.mac(body)]).toString('base64url')
+  }
+
+  /**
+   * Checks a token presented for `path`: 403 when it is not ours or not for this file,
+   * 410 when it has expired. Whether it is spent is the database's to say.
+   */
+  verify (token: string, path: string, now = new Date()): TokenCheck {
+    if (token.length !== TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) return { ok: false, status: 403, problem: 'malformed token' }
+    const bytes = Buffer.from(token, 'base64url')
+    if (bytes.length !== BODY + MAC) return { ok: false, status: 403, problem: 'malformed token' }
+    const body = bytes.subarray(0, BODY)
+    if (!timingSafeEqual(bytes.subarray(BODY), this.mac(body)) || body[0] !== FORMAT) return { ok: false, status: 403, problem: 'invalid token' }
+    if (!body.subarray(47, 59).equals(pathDigest(path))) return { ok: false, status: 403, problem: 'token is for another file' }
+    const expiresAt = new Date(body.readUInt32BE(1) * 1000)
+    const license = body.subarray(31, 47)
+    const claims = {
+      pcid: body.toString('ascii', 5, 31).trimEnd(),
+      licenseId: license.every((b) => b === 0) ? null : formatUuid(license.toString('hex')),
+      expiresAt,
+      contentTag: body.toString('hex', 59, 67)
+    }
+    if (expiresAt.getTime() <= now.getTime()) return { ok: false, status: 410, problem: 'link expired' }
+    return { ok: true, claims, hash: tokenHash(token) }
+  }
+
+  /** Like verify, but ignoring expiry and path: for f=dlconfirm, which names the token alone. */
+  open (token: string): { claims: { pcid: string, licenseId: string | null, expiresAt: Date }, hash: string } | null {
+    if (token.length !== TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) return null
+    const bytes = Buffer.from(token, 'base64url')
+    const body = bytes.subarray(0, BODY)
+    if (bytes.length !== BODY + MAC || !timingSafeEqual(bytes.subarray(BODY), this.mac(body)) || body[0] !== FORMAT) return null
+    const license = body.subarray(31, 47)
+    return {
+      claims: {
+        pcid: body.toString('ascii', 5, 31).trimEnd(),
+        licenseId: license.every((b) => b === 0) ? null : formatUuid(license.toString('hex')),
+        expiresAt: new Date(body.readUInt32BE(1) * 1000)
+      },
+      hash: tokenHash(token)
+    }
+  }
+
+  private mac (body: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(body).digest().subarray(0, MAC)
+  }
+}
+
+/** What the database stores instead of the token. */
+export function tokenHash (token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+function pathDigest (path: string): Buffer {
+  return createHash('sha256').update(path, 'utf8').digest().subarray(0, 12)
+}
+
+function formatUuid (hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}

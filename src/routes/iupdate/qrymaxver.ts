@@ -1,0 +1,39 @@
+import { ProtocolError } from '../../errors.js'
+import { isPcidSyntax } from '../../license/pcid.js'
+import { array, scalar } from '../../protocol/fields.js'
+import { qrymaxverLines } from '../../protocol/qrymaxver.js'
+import { answerQuery, MAX_PROGRAMS, type ProgramQuery } from '../../updates/query.js'
+import { publicBase } from './base-url.js'
+import type { IupdateFunction } from './types.js'
+
+/** f=qrymaxver (PROTOCOL.md §3): newer version, entitlement and files, per program. */
+export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
+  const pcid = scalar(fields, 'pcid')?.trim()
+  if (pcid === undefined || pcid === '') throw new ProtocolError('BAD_REQUEST', 'Missing pcid: ask f=getpcid for one first.')
+  let programs: Array<string | undefined>, versions: Array<string | undefined>, serials: Array<string | undefined>
+  try {
+    programs = array(fields, 'prog', MAX_PROGRAMS - 1)
+    versions = array(fields, 'version', MAX_PROGRAMS - 1)
+    serials = array(fields, 'serial', MAX_PROGRAMS - 1)
+  } catch {
+    throw new ProtocolError('TOO_MANY_PROGRAMS', `At most ${MAX_PROGRAMS} programs per request.`)
+  }
+  if (programs.length > MAX_PROGRAMS) throw new ProtocolError('TOO_MANY_PROGRAMS', `At most ${MAX_PROGRAMS} programs per request.`)
+  if (programs.length === 0) throw new ProtocolError('BAD_REQUEST', 'No programs: send prog[]=<name>&version[]=<version>&serial[]=<serial>.')
+  if (!isPcidSyntax(pcid) || !(await app.contacts.exists(pcid))) {
+    throw new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
+  }
+  const queries: ProgramQuery[] = programs.map((program, i) => ({ program, version: versions[i], serial: serials[i] }))
+  const answers = await answerQuery({
+    prisma: app.prisma,
+    repository: app.repository,
+    catalog: app.catalog,
+    signer: app.signer,
+    tokens: app.tokens,
+    contacts: app.contacts,
+    baseUrl: publicBase(request, app.config.PUBLIC_URL),
+    linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000
+  }, pcid, queries)
+  request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
+  return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
+}
