@@ -71,6 +71,8 @@ export const configSchema = z.object({
   LINK_TTL_HOURS: positiveInt.default(72),
   /** How often each instance reloads programs and versions (release dates, yanked) from the database, in ms. */
   CATALOG_REFRESH_MS: positiveInt.default(2_000),
+  /** How long an instance reuses a license it read (status, maintenance, seats), in ms; changes through other instances apply within this. */
+  LICENSE_CACHE_MS: positiveInt.default(10_000),
   /** How often what clients report (version, serial, last contact) is written, in ms. */
   CONTACTS_FLUSH_MS: positiveInt.default(5_000),
   /** How often expired download links are cleaned up, in minutes. */

@@ -27,7 +27,11 @@ export class ProtocolError extends Error {
   readonly headers: Record<string, string>
 
   constructor (code: ProtocolErrorCode, message: string, headers: Record<string, string> = {}) {
+    // An expected answer, not a bug: no stack trace to capture (it costs more than the rest of a request).
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(message)
+    Error.stackTraceLimit = limit
     this.name = 'ProtocolError'
     this.code = code
     this.statusCode = PROTOCOL_ERRORS[code]

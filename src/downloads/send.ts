@@ -26,7 +26,8 @@ export interface SendResult {
   finished: boolean
 }
 
-const CHUNK = 1 << 20
+// Per read; with backpressure at most a few are held per download, whatever the file size.
+const CHUNK = 256 * 1024
 
 export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Promise<SendResult> {
   const multipart = plan.ranges.length > 1

@@ -19,7 +19,7 @@ type LogFn = (obj: object, msg: string) => void
 
 export class Contacts {
   private readonly known = new LRUCache<string, true>({ max: 200_000, ttl: 10 * 60_000 })
-  private pending = new Map<string, Contact & { at: Date }>()
+  private pending = new Map<string, Contact & { at: number }>()
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
 
@@ -51,7 +51,13 @@ export class Contacts {
   }
 
   record (contact: Contact): void {
-    this.pending.set(`${contact.pcid}\u0000${contact.program}`, { ...contact, at: new Date() })
+    const key = `${contact.pcid}\u0000${contact.program}`
+    const known = this.pending.get(key)
+    if (known !== undefined && known.version === contact.version && known.serial === contact.serial) {
+      known.at = Date.now()
+      return
+    }
+    this.pending.set(key, { pcid: contact.pcid, program: contact.program, version: contact.version, serial: contact.serial, at: Date.now() })
   }
 
   /** Writes what was gathered; on failure keeps it for the next attempt. */
@@ -67,7 +73,7 @@ export class Contacts {
           WITH c AS (
             SELECT * FROM unnest(${rows.map((r) => r.pcid)}::text[], ${rows.map((r) => r.program)}::text[],
                                  ${rows.map((r) => r.version)}::text[], ${rows.map((r) => r.serial)}::text[],
-                                 ${rows.map((r) => r.at)}::timestamptz[]) AS t(pcid, program, version, serial, at)
+                                 ${rows.map((r) => new Date(r.at))}::timestamptz[]) AS t(pcid, program, version, serial, at)
           ), p AS (
             UPDATE pcid SET last_seen_at = GREATEST(pcid.last_seen_at, m.at)
             FROM (SELECT pcid, max(at) AS at FROM c GROUP BY pcid) m WHERE pcid.id = m.pcid

@@ -55,20 +55,3 @@ export interface LicenseForPcid extends LicenseRecord {
   bound: boolean
   used: number
 }
-
-/** The licenses the given serials name, with this PCID's seat situation on each: one query. */
-export async function findLicensesForPcid (prisma: PrismaClient, serials: string[], pcid: string): Promise<Map<string, LicenseForPcid>> {
-  const keys = [...new Set(serials.map((serial) => validateKey(serial)).flatMap((check) => check.valid ? [check.key] : []))]
-  const found = new Map<string, LicenseForPcid>()
-  if (keys.length === 0) return found
-  const rows = await prisma.$queryRaw<Array<{ id: string, key: string, program: string, status: LicenseFacts['status'], maintenance_end: Date | null, seat_limit: number, bound: boolean, used: number }>>`
-    SELECT l.id, l.key, p.name AS program, l.status, l.maintenance_end, l.seat_limit,
-           EXISTS (SELECT 1 FROM seat s WHERE s.license_id = l.id AND s.pcid = ${pcid}) AS bound,
-           (SELECT count(*)::int FROM seat s WHERE s.license_id = l.id) AS used
-      FROM license l JOIN program p ON p.id = l.program_id
-     WHERE l.key = ANY(${keys}::text[])`
-  for (const row of rows) {
-    found.set(row.key, { id: row.id, key: row.key, program: row.program, status: row.status, maintenanceEnd: row.maintenance_end, seatLimit: row.seat_limit, bound: row.bound, used: row.used })
-  }
-  return found
-}

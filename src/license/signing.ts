@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { LRUCache } from 'lru-cache'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type CryptoKey } from 'jose'
 
 /**
@@ -38,7 +39,12 @@ export class SigningKeyError extends Error {
   }
 }
 
+/** A LICENSE string is handed out again for the same claims for this long before a fresh one is signed. */
+const REUSE_MS = 3_600_000
+
 export class LicenseSigner {
+  private readonly issued = new LRUCache<string, { token: string, at: number }>({ max: 100_000 })
+
   private constructor (private readonly keys: LoadedKey[], readonly issuer: string, readonly ttlSeconds: number) {}
 
   static async load (source: SigningKeySource, options: { issuer: string, ttlSeconds: number }): Promise<{ signer: LicenseSigner, generated: boolean }> {
@@ -71,6 +77,19 @@ export class LicenseSigner {
   /** The public keys, for /.well-known/jwks.json. */
   jwks (): { keys: JWK[] } {
     return { keys: this.keys.map((key) => key.publicJwk) }
+  }
+
+  /**
+   * The LICENSE string for these claims: the one issued within the last hour if any (a
+   * daily poll then costs no signature), else a new one.
+   */
+  async issue (claims: LicenseClaims, now = new Date()): Promise<string> {
+    const key = `${claims.prog}\u0000${claims.sub}\u0000${claims.pcid}\u0000${claims.ver}\u0000${claims.mnt ?? ''}`
+    const cached = this.issued.get(key)
+    if (cached !== undefined && now.getTime() - cached.at >= 0 && now.getTime() - cached.at < REUSE_MS) return cached.token
+    const token = await this.sign(claims, now)
+    this.issued.set(key, { token, at: now.getTime() })
+    return token
   }
 
   async sign (claims: LicenseClaims, now = new Date()): Promise<string> {

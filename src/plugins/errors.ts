@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ProtocolError, type ProtocolErrorCode } from '../errors.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { charsetFromQuery, contentType, encodeError } from '../protocol/text.js'
+import { sendBytes } from '../protocol/send.js'
 
 /**
  * The one error handler. Every failure is mapped to a status and a code here:
@@ -55,7 +56,7 @@ function sendError (request: FastifyRequest, reply: FastifyReply, error: Protoco
   const detail = error.statusCode >= 500 && error.code !== 'UNAVAILABLE' ? 'Internal server error.' : error.message
   if (isProtocolSurface(request)) {
     const charset = charsetFromQuery((request.query as Record<string, unknown> | undefined)?.cs)
-    return reply.type(contentType(charset)).send(encodeError(error.code, detail, charset))
+    return sendBytes(reply, error.statusCode, contentType(charset), encodeError(error.code, detail, charset))
   }
   return reply.type('application/problem+json; charset=utf-8').send({
     type: 'about:blank',

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { Catalog } from '../catalog/catalog.js'
+import { LicenseCache } from '../license/cache.js'
 import { Contacts } from '../license/contacts.js'
 import { DeliveryRecorder, cleanupExpired } from '../downloads/records.js'
 import { TokenSigner } from '../downloads/tokens.js'
@@ -10,12 +11,13 @@ declare module 'fastify' {
     contacts: Contacts
     tokens: TokenSigner
     deliveries: DeliveryRecorder
+    licenses: LicenseCache
   }
 }
 
 /**
  * The in-memory services the client protocol runs on: the catalog of programs and
- * versions, known PCIDs and their reports, download link signing and delivery records,
+ * versions, licenses read recently, known PCIDs and their reports, download link signing and delivery records,
  * and the periodic cleanup of expired links.
  */
 export default fp(async function servicesPlugin (fastify) {
@@ -28,6 +30,8 @@ export default fp(async function servicesPlugin (fastify) {
   const contacts = new Contacts(prisma, { flushMs: config.CONTACTS_FLUSH_MS, log })
   contacts.start()
   fastify.decorate('contacts', contacts)
+
+  fastify.decorate('licenses', new LicenseCache(prisma, config.LICENSE_CACHE_MS))
 
   const { signer: tokens, generated } = await TokenSigner.load({ secret: config.TOKEN_SECRET, dataDir: config.DATA_DIR })
   if (generated) log.warn({ dataDir: config.DATA_DIR }, 'generated a new download link secret; instances serving the same clients must share DATA_DIR/token-secret or TOKEN_SECRET')

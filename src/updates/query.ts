@@ -3,7 +3,8 @@ import { latestRelease, programExists, type Catalog } from '../catalog/catalog.j
 import type { TokenSigner } from '../downloads/tokens.js'
 import type { Contacts } from '../license/contacts.js'
 import { decideEntitlement, type LicenseReason, type SeatState } from '../license/entitlement.js'
-import { findLicensesForPcid, type LicenseForPcid } from '../license/licenses.js'
+import type { LicenseCache } from '../license/cache.js'
+import type { LicenseForPcid } from '../license/licenses.js'
 import { validateKey } from '../license/key.js'
 import { bindSeat } from '../license/seats.js'
 import type { LicenseSigner } from '../license/signing.js'
@@ -51,6 +52,7 @@ export interface QueryDeps {
   signer: LicenseSigner
   tokens: TokenSigner
   contacts: Contacts
+  licenses: LicenseCache
   /** Base of download URLs, without a trailing slash: `https://updates.example.com`. */
   baseUrl: string
   linkTtlMs: number
@@ -61,9 +63,12 @@ const PROGRAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 export async function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuery[]): Promise<ProgramAnswer[]> {
   const now = deps.now ?? new Date()
-  const serials = queries.flatMap((q) => (q.serial !== undefined && q.serial.trim() !== '' ? [q.serial] : []))
-  // Only when some program names a serial: the common unlicensed poll needs no query at all.
-  const licenses = serials.length > 0 ? await findLicensesForPcid(deps.prisma, serials, pcid) : new Map<string, LicenseForPcid>()
+  const keys = [...new Set(queries.flatMap((q) => {
+    const check = q.serial === undefined || q.serial.trim() === '' ? undefined : validateKey(q.serial)
+    return check?.valid === true ? [check.key] : []
+  }))]
+  // Only when some program names a well-formed serial: an unlicensed poll reads nothing.
+  const licenses = keys.length > 0 ? await deps.licenses.lookup(keys, pcid) : new Map<string, LicenseForPcid>()
   const answers: ProgramAnswer[] = []
   for (const query of queries) answers.push(await answerOne(deps, pcid, query, licenses, now))
   return answers
@@ -93,6 +98,8 @@ async function answerOne (deps: QueryDeps, pcid: string, query: ProgramQuery, li
   let decision = decideEntitlement({ serial, program, license, seat, releasedAt: newer ? release.releasedAt : undefined })
   if (decision.entitled && decision.bindSeat && license !== undefined) {
     const bound = await bindSeat(deps.prisma, license.id, pcid)
+    if (bound === 'bound' || bound === 'already') deps.licenses.seatTaken(license.key, pcid)
+    else deps.licenses.evict(license.key)
     if (bound === 'full') decision = { entitled: false, reason: 'SEAT_LIMIT' }
     if (bound === 'gone') decision = { entitled: false, reason: 'LICENSE_UNKNOWN' }
   }
@@ -119,7 +126,7 @@ async function answerOne (deps: QueryDeps, pcid: string, query: ProgramQuery, li
     return answer
   }
   const version = newer ? release.folder.name : current.join('.')
-  answer.license = await deps.signer.sign({
+  answer.license = await deps.signer.issue({
     prog: program,
     sub: license.key,
     pcid,

@@ -7,6 +7,7 @@ import { dlconfirm } from './dlconfirm.js'
 import { getpcid } from './getpcid.js'
 import { newveravail } from './newveravail.js'
 import { qrymaxver } from './qrymaxver.js'
+import { sendBytes } from '../../protocol/send.js'
 import type { IupdateFunction } from './types.js'
 
 export const IUPDATE_PATH = '/myweb/iupdate.php'
@@ -46,7 +47,8 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     if (fn === undefined) throw new ProtocolError('UNKNOWN_FUNCTION', `Unknown function f=${name.slice(0, 40)}.`)
     const lines = await fn({ request, reply, fields, charset, prisma: fastify.prisma, app: fastify })
     if (lines === null) return reply
-    return reply.type(contentType(charset)).header('cache-control', 'no-store').send(encodeLines(lines, charset))
+    reply.header('cache-control', 'no-store')
+    return sendBytes(reply, 200, contentType(charset), encodeLines(lines, charset))
   }
 
   fastify.get(IUPDATE_PATH, { config: { rateLimit } }, handle)

@@ -31,6 +31,7 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
     signer: app.signer,
     tokens: app.tokens,
     contacts: app.contacts,
+    licenses: app.licenses,
     baseUrl: publicBase(request, app.config.PUBLIC_URL),
     linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000
   }, pcid, queries)

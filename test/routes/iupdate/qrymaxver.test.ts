@@ -145,3 +145,22 @@ t.test('a yanked version leaves qrymaxver at once', async (t) => {
   t.equal(dead.status, 410, 'its links stop working')
   t.equal(RELEASED.toISOString(), '2026-06-01T00:00:00.000Z')
 })
+
+t.test('licenses are re-read after LICENSE_CACHE_MS; a new seat is always checked in the database', async (t) => {
+  const world = await buildWorld(t, { LICENSE_CACHE_MS: '300' })
+  const [a, b] = [await world.pcid(), await world.pcid()]
+  const ask = async (pcid: string): Promise<Map<string, string>> => (await world.query(`prog[]=ishop&version[]=2.6.5.1&serial[]=${enc(world.keys.single)}&pcid=${pcid}&v=1`)).map
+  t.ok((await ask(a)).get('LICENSE[0]'))
+  // Another instance suspends the license: this one sees it once its copy is older than 300 ms.
+  await world.app.prisma.license.update({ where: { key: world.keys.single }, data: { status: 'suspended' } })
+  t.ok((await ask(a)).get('LICENSE[0]'), 'within LICENSE_CACHE_MS the copy read before is used')
+  await new Promise((resolve) => setTimeout(resolve, 350))
+  t.equal((await ask(a)).get('REASON[0]'), 'LICENSE_SUSPENDED')
+  await world.app.prisma.license.update({ where: { key: world.keys.single }, data: { status: 'active' } })
+  await new Promise((resolve) => setTimeout(resolve, 350))
+  t.ok((await ask(a)).get('LICENSE[0]'))
+  t.equal((await ask(b)).get('REASON[0]'), 'SEAT_LIMIT', 'the database decides a new seat')
+  const again = await ask(a)
+  const first = await ask(a)
+  t.equal(again.get('LICENSE[0]'), first.get('LICENSE[0]'), 'the same LICENSE string is handed out again within the hour')
+})

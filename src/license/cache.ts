@@ -1,0 +1,72 @@
+import { LRUCache } from 'lru-cache'
+import type { PrismaClient } from '../db/prisma.js'
+import type { LicenseFacts } from './entitlement.js'
+import type { LicenseForPcid } from './licenses.js'
+
+/**
+ * Licenses as qrymaxver needs them (facts and bound PCIDs), read from the database at most
+ * once per `ttlMs` per key on this instance. Seat limits stay exact: taking a seat always
+ * goes to the database under a row lock (seats.ts); the cache only spares reading again what
+ * was just read. Changes made through this instance evict at once (`evict`); changes made
+ * through another instance apply here within ttlMs.
+ */
+interface Entry {
+  id: string
+  key: string
+  program: string
+  status: LicenseFacts['status']
+  maintenanceEnd: Date | null
+  seatLimit: number
+  seats: Set<string>
+}
+
+export class LicenseCache {
+  private readonly entries: LRUCache<string, Entry>
+
+  constructor (private readonly prisma: PrismaClient, ttlMs: number, max = 100_000) {
+    this.entries = new LRUCache({ max, ttl: Math.max(1, ttlMs) })
+  }
+
+  /** The licenses named by these canonical keys, with this PCID's seat situation: at most one query. */
+  async lookup (keys: string[], pcid: string): Promise<Map<string, LicenseForPcid>> {
+    const missing = keys.filter((key) => !this.entries.has(key))
+    if (missing.length > 0) await this.load(missing)
+    const found = new Map<string, LicenseForPcid>()
+    for (const key of keys) {
+      const entry = this.entries.get(key)
+      if (entry === undefined) continue
+      const { seats, ...facts } = entry
+      found.set(key, { ...facts, bound: seats.has(pcid), used: seats.size })
+    }
+    return found
+  }
+
+  /** After a seat was taken: the PCID holds it. */
+  seatTaken (key: string, pcid: string): void {
+    this.entries.get(key)?.seats.add(pcid)
+  }
+
+  evict (key?: string): void {
+    if (key === undefined) this.entries.clear()
+    else this.entries.delete(key)
+  }
+
+  private async load (keys: string[]): Promise<void> {
+    const rows = await this.prisma.$queryRaw<Array<{ id: string, key: string, program: string, status: LicenseFacts['status'], maintenance_end: Date | null, seat_limit: number, seats: string[] }>>`
+      SELECT l.id, l.key, p.name AS program, l.status, l.maintenance_end, l.seat_limit,
+             coalesce((SELECT array_agg(s.pcid) FROM seat s WHERE s.license_id = l.id), '{}') AS seats
+        FROM license l JOIN program p ON p.id = l.program_id
+       WHERE l.key = ANY(${keys}::text[])`
+    for (const row of rows) {
+      this.entries.set(row.key, {
+        id: row.id,
+        key: row.key,
+        program: row.program,
+        status: row.status,
+        maintenanceEnd: row.maintenance_end,
+        seatLimit: row.seat_limit,
+        seats: new Set(row.seats)
+      })
+    }
+  }
+}

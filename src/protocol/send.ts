@@ -1,0 +1,19 @@
+import type { FastifyReply } from 'fastify'
+
+/**
+ * Sends a protocol body (already encoded bytes) in one write. Node writes a Buffer body
+ * and the headers with two system calls (writev); as a latin1 string, which maps each byte
+ * to itself, headers and body go out together. Replies to every poll of every client go
+ * through here, so the saving counts. Headers set on the reply so far (rate limits, request
+ * id) are kept.
+ */
+export function sendBytes (reply: FastifyReply, status: number, contentType: string, body: Buffer): FastifyReply {
+  reply.hijack()
+  const headers = reply.getHeaders() as Record<string, string | number | string[]>
+  headers['content-type'] = contentType
+  headers['content-length'] = body.length
+  reply.raw.writeHead(status, headers)
+  reply.raw.end(body.toString('latin1'), 'latin1')
+  reply.log.info({ res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed')
+  return reply
+}
