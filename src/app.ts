@@ -9,6 +9,10 @@ import repositoryPlugin from './plugins/repository.js'
 import signerPlugin from './plugins/signer.js'
 import servicesPlugin from './plugins/services.js'
 import { ProtocolError } from './errors.js'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { jsonSchemaTransform } from 'fastify-type-provider-zod'
+import adminRoutes from './routes/admin/index.js'
 import ftpRoutes from './routes/ftp/index.js'
 import healthRoutes from './routes/health/index.js'
 import iupdateRoutes from './routes/iupdate/index.js'
@@ -35,10 +39,22 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     errorResponseBuilder: (_request, context) =>
       new ProtocolError('RATE_LIMITED', `Too many requests; at most ${context.max} per ${context.after}. Try again later.`)
   })
+  await fastify.register(swagger, {
+    openapi: {
+      info: { title: 'iupdate-server admin API', version: '1', description: 'Programs, versions, updates, licenses, seats, PCIDs and downloads. Authenticate with Authorization: Bearer <token>.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }]
+    },
+    transform: jsonSchemaTransform,
+    // The OpenAPI document covers the admin API; the client protocol is docs/protocol.md.
+    hideUntagged: true
+  })
+  await fastify.register(swaggerUi, { routePrefix: '/docs' })
   await fastify.register(healthRoutes)
   await fastify.register(iupdateRoutes)
   await fastify.register(wellKnownRoutes)
   await fastify.register(ftpRoutes)
+  await fastify.register(adminRoutes)
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/

@@ -77,6 +77,10 @@ export const configSchema = z.object({
   CONTACTS_FLUSH_MS: positiveInt.default(5_000),
   /** How often expired download links are cleaned up, in minutes. */
   CLEANUP_INTERVAL_MINUTES: positiveInt.default(60),
+  /** A bootstrap admin API token (24+ characters), for the first steps before `npm run admin -- token create`. */
+  ADMIN_TOKEN: z.string().min(24, { message: 'must be at least 24 characters' }).optional(),
+  /** Largest file accepted by an admin upload, in bytes (default 2 GiB). */
+  UPLOAD_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
   /** Trust X-Forwarded-* from a reverse proxy in front of the server. */
   TRUST_PROXY: booleanFlag.default(false)
 })

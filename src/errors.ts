@@ -38,3 +38,25 @@ export class ProtocolError extends Error {
     this.headers = headers
   }
 }
+
+/** A failure on the admin API, answered as JSON problem details (RFC 9457). */
+export class ApiError extends Error {
+  readonly statusCode: number
+  readonly title: string
+  readonly errors: Array<{ field: string, message: string }> | undefined
+
+  constructor (statusCode: number, title: string, message: string, errors?: Array<{ field: string, message: string }>) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(message)
+    Error.stackTraceLimit = limit
+    this.name = 'ApiError'
+    this.statusCode = statusCode
+    this.title = title
+    this.errors = errors
+  }
+}
+
+export const notFound = (what: string): ApiError => new ApiError(404, 'NOT_FOUND', `${what} does not exist.`)
+export const conflict = (message: string): ApiError => new ApiError(409, 'CONFLICT', message)
+export const badRequest = (message: string, errors?: Array<{ field: string, message: string }>): ApiError => new ApiError(400, 'BAD_REQUEST', message, errors)

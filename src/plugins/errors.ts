@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ProtocolError, type ProtocolErrorCode } from '../errors.js'
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { ApiError, ProtocolError, type ProtocolErrorCode } from '../errors.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { charsetFromQuery, contentType, encodeError } from '../protocol/text.js'
 import { sendBytes } from '../protocol/send.js'
@@ -32,6 +33,7 @@ export default fp(async function errorsPlugin (fastify) {
   }
 
   fastify.setErrorHandler(function handleError (err: FastifyError, request, reply) {
+    if (!isProtocolSurface(request)) return sendProblem(request, reply, err, retryAfter)
     const error = classify(err)
     if (error.statusCode >= 500) {
       if (error.code === 'UNAVAILABLE') request.log.warn({ err }, 'database unavailable')
@@ -51,6 +53,54 @@ export function isProtocolSurface (request: FastifyRequest): boolean {
   return request.url.startsWith('/myweb/') || request.url.startsWith('/ftp/')
 }
 
+const TITLES: Record<number, string> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 406: 'NOT_ACCEPTABLE', 409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED' }
+
+/** JSON problem details for everything but the protocol surface; field-level errors for bad input. */
+function sendProblem (request: FastifyRequest, reply: FastifyReply, err: FastifyError | ApiError | ProtocolError, retryAfter: string): FastifyReply {
+  let status = 500
+  let title = 'INTERNAL'
+  let detail = 'Internal server error.'
+  let errors: Array<{ field: string, message: string }> | undefined
+  if (err instanceof ApiError) {
+    ({ statusCode: status, title, message: detail, errors } = err)
+  } else if (err instanceof ProtocolError) {
+    ({ statusCode: status, code: title, message: detail } = err)
+  } else if (hasZodFastifySchemaValidationErrors(err)) {
+    status = 400
+    title = 'BAD_REQUEST'
+    detail = 'The request does not have the expected form.'
+    errors = err.validation.map((issue) => ({
+      field: `${(err as { validationContext?: string }).validationContext ?? 'body'}${issue.instancePath.replace(/\//g, '.')}`,
+      message: issue.message ?? 'invalid'
+    }))
+  } else if (isDatabaseUnavailable(err)) {
+    status = 503
+    title = 'UNAVAILABLE'
+    detail = 'The database cannot be reached; try again later.'
+    reply.header('retry-after', retryAfter)
+  } else if ((err as { code?: string }).code === 'P2002') {
+    status = 409
+    title = 'CONFLICT'
+    detail = 'That exists already.'
+  } else if ((err as { code?: string }).code === 'P2025') {
+    status = 404
+    title = 'NOT_FOUND'
+    detail = 'Not found.'
+  } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    status = err.statusCode
+    title = TITLES[status] ?? 'BAD_REQUEST'
+    detail = err.message
+  }
+  if (status >= 500 && title !== 'UNAVAILABLE') request.log.error({ err }, 'request failed')
+  return reply.status(status).type('application/problem+json; charset=utf-8').send({
+    type: 'about:blank',
+    title,
+    status,
+    detail,
+    ...(errors === undefined ? {} : { errors })
+  })
+}
+
 function sendError (request: FastifyRequest, reply: FastifyReply, error: ProtocolError): FastifyReply {
   reply.status(error.statusCode)
   const detail = error.statusCode >= 500 && error.code !== 'UNAVAILABLE' ? 'Internal server error.' : error.message
@@ -58,11 +108,5 @@ function sendError (request: FastifyRequest, reply: FastifyReply, error: Protoco
     const charset = charsetFromQuery((request.query as Record<string, unknown> | undefined)?.cs)
     return sendBytes(reply, error.statusCode, contentType(charset), encodeError(error.code, detail, charset))
   }
-  return reply.type('application/problem+json; charset=utf-8').send({
-    type: 'about:blank',
-    title: error.code,
-    status: error.statusCode,
-    detail,
-    ...('errors' in error ? { errors: (error as { errors: unknown }).errors } : {})
-  })
+  return sendProblem(request, reply, error, '')
 }

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { resolve } from 'node:path'
+import { clearStaging } from '../storage/publish.js'
 import { Repository } from '../storage/repository.js'
 
 declare module 'fastify' {
@@ -18,6 +19,8 @@ export default fp(async function repositoryPlugin (fastify) {
     rescanMs: config.REPO_RESCAN_SECONDS * 1000,
     watch: config.REPO_WATCH
   })
+  // An upload cut off by a crash left its staging folder: nothing of it was published.
+  await clearStaging(resolve(config.FTP_ROOT))
   await repository.start()
   fastify.log.info({ root: repository.root, programs: repository.programNames().length }, 'repository indexed')
   fastify.decorate('repository', repository)

@@ -46,6 +46,7 @@ export class Repository {
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private readonly scanning = new Map<string, Promise<void>>()
   private readonly again = new Set<string>()
+  private readonly settledPrefixes = new Map<string, number>()
   private rootWatcher: FSWatcher | undefined
   private rescanTimer: NodeJS.Timeout | undefined
   private stopped = false
@@ -143,6 +144,16 @@ export class Repository {
     for (const name of names) await this.rescan(name)
   }
 
+  /**
+   * After a publish that renamed complete files into place under `prefix` (a path below the
+   * root): rescan the program now, listing them without waiting for them to settle.
+   */
+  async published (program: string, prefix: string): Promise<void> {
+    this.settledPrefixes.set(prefix, Date.now() + 60_000)
+    await this.rescan(program)
+    await Promise.allSettled(this.scanning.values())
+  }
+
   /** Rescans one program (once more after the running scan, if one is running). */
   async rescan (program: string): Promise<void> {
     const running = this.scanning.get(program)
@@ -167,6 +178,7 @@ export class Repository {
         settleMs: this.settleMs,
         hashes: this.hashes,
         previous: this.programs.get(program),
+        settledPrefixes: this.currentSettledPrefixes(),
         now: Date.now,
         onDirectory: (dir) => dirs.add(dir),
         onProblem: (problem: ScanProblem) => this.log.warn(problem, 'repository entry skipped')
@@ -181,6 +193,12 @@ export class Repository {
     }
     if (this.useWatch) this.syncWatchers(program, dirs)
     this.generation++
+  }
+
+  private currentSettledPrefixes (): string[] {
+    const now = Date.now()
+    for (const [prefix, until] of this.settledPrefixes) if (until < now) this.settledPrefixes.delete(prefix)
+    return [...this.settledPrefixes.keys()]
   }
 
   private schedule (program: string, delay: number): void {

@@ -67,6 +67,8 @@ export interface ScanContext {
   realRoot: string
   /** Files changed less than this long ago are still being written: left out, scan again later. */
   settleMs: number
+  /** Paths below these prefixes were published whole (renamed into place): no need to wait for them to settle. */
+  settledPrefixes?: readonly string[]
   /** The program's index from the previous scan: unchanged files keep their hash, unread. */
   previous?: ProgramIndex
   hashes: HashLimiter
@@ -192,7 +194,7 @@ async function walk (ctx: ScanContext, state: ScanState, dir: string, prefix: st
 }
 
 async function describeFile (ctx: ScanContext, state: ScanState, abs: string, info: Stats, path: string, file: string, dest: string): Promise<RepoFile | null> {
-  if (!isSettled(ctx, info)) {
+  if (!isSettled(ctx, info) && ctx.settledPrefixes?.some((prefix) => path.startsWith(prefix)) !== true) {
     state.unsettled++
     return null
   }

@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { request } from 'node:http'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { createAdminToken, revokeAdminToken } from '../../../src/admin/tokens.js'
+import { buildTestApp, listen } from '../../helpers/app.js'
+import { multipart } from '../../helpers/multipart.js'
+import { createTestDatabase } from '../../helpers/db.js'
+import { freePort, SERVER_ENTRY, spawnServer, waitForOk } from '../../helpers/process.js'
+import { makeTree } from '../../helpers/tree.js'
+
+const ADMIN = 'bootstrap-admin-token-0123456789abcdef'
+
+const ROUTES: Array<[string, string, unknown]> = [
+  ['POST', '/api/v1/programs', { name: 'x' }],
+  ['GET', '/api/v1/programs', undefined],
+  ['GET', '/api/v1/programs/ishop', undefined],
+  ['PATCH', '/api/v1/programs/ishop', {}],
+  ['DELETE', '/api/v1/programs/ishop', undefined],
+  ['POST', '/api/v1/programs/ishop/versions', undefined],
+  ['GET', '/api/v1/programs/ishop/versions', undefined],
+  ['GET', '/api/v1/programs/ishop/versions/1.0', undefined],
+  ['PATCH', '/api/v1/programs/ishop/versions/1.0', {}],
+  ['POST', '/api/v1/programs/ishop/versions/1.0/yank', undefined],
+  ['POST', '/api/v1/programs/ishop/versions/1.0/unyank', undefined],
+  ['GET', '/api/v1/programs/ishop/updates', undefined],
+  ['POST', '/api/v1/programs/ishop/updates/1.0', undefined],
+  ['DELETE', '/api/v1/programs/ishop/updates/1.0', undefined],
+  ['POST', '/api/v1/licenses', {}],
+  ['POST', '/api/v1/licenses/import', undefined],
+  ['GET', '/api/v1/licenses', undefined],
+  ['GET', '/api/v1/licenses/K', undefined],
+  ['PATCH', '/api/v1/licenses/K', {}],
+  ['GET', '/api/v1/licenses/K/seats', undefined],
+  ['DELETE', '/api/v1/licenses/K/seats', undefined],
+  ['DELETE', '/api/v1/licenses/K/seats/P', undefined],
+  ['GET', '/api/v1/pcids', undefined],
+  ['GET', '/api/v1/pcids/P', undefined],
+  ['GET', '/api/v1/downloads', undefined],
+  ['GET', '/api/v1/downloads/stats', undefined],
+  ['GET', '/api/v1/audit', undefined]
+]
+
+t.test('every route: 401 without a token, 401 for an unknown one, 403 for a revoked one', async (t) => {
+  const { app } = await buildTestApp(t, { ADMIN_TOKEN: ADMIN })
+  const { token, name } = await createAdminToken(app.prisma, 'ci')
+  await revokeAdminToken(app.prisma, name)
+  for (const [method, url, body] of ROUTES) {
+    for (const [authorization, status] of [[undefined, 401], ['Bearer nope', 401], [`Bearer ${token}`, 403], ['Basic abc', 401]] as const) {
+      const res = await app.inject({ method: method as 'GET', url, ...(body === undefined ? {} : { payload: body as object }), headers: authorization === undefined ? {} : { authorization } })
+      t.equal(res.statusCode, status, `${method} ${url} with ${authorization ?? 'nothing'}`)
+      t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+      t.equal(res.json().status, status)
+    }
+  }
+})
+
+t.test('malformed bodies and parameters get field-level problem details', async (t) => {
+  const { app } = await buildTestApp(t, { ADMIN_TOKEN: ADMIN })
+  const auth = { authorization: `Bearer ${ADMIN}` }
+  const cases: Array<[string, string, unknown, string]> = [
+    ['POST', '/api/v1/programs', { name: '../etc' }, 'body.name'],
+    ['POST', '/api/v1/programs', { name: 'ok', purchaseUrl: 'javascript:alert(1)' }, 'body.purchaseUrl'],
+    ['PATCH', '/api/v1/programs/ishop', { displayNameEn: 42 }, 'body.displayNameEn'],
+    ['PATCH', '/api/v1/programs/ishop/versions/1.0', { releasedAt: 'yesterday' }, 'body.releasedAt'],
+    ['GET', '/api/v1/programs/ishop/versions/1.x', undefined, 'params.version'],
+    ['POST', '/api/v1/licenses', { program: 'ishop', customerName: '', seatLimit: 0 }, 'body.customerName'],
+    ['POST', '/api/v1/licenses', { program: 'ishop', customerName: 'A', customerEmail: 'not-an-email' }, 'body.customerEmail'],
+    ['PATCH', '/api/v1/licenses/K', { status: 'deleted' }, 'body.status'],
+    ['GET', '/api/v1/licenses?limit=100000', undefined, 'querystring.limit'],
+    ['GET', '/api/v1/downloads/stats?from=never', undefined, 'querystring.from']
+  ]
+  for (const [method, url, body, field] of cases) {
+    const res = await app.inject({ method: method as 'GET', url, headers: auth, ...(body === undefined ? {} : { payload: body as object }) })
+    t.equal(res.statusCode, 400, `${method} ${url}`)
+    const problem = res.json()
+    t.match(problem, { title: 'BAD_REQUEST', status: 400 })
+    t.ok(problem.errors.some((e: { field: string }) => e.field === field), `${field} named in ${JSON.stringify(problem.errors)}`)
+  }
+  const notJson = await app.inject({ method: 'POST', url: '/api/v1/programs', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"name":' })
+  t.equal(notJson.statusCode, 400)
+  t.equal(notJson.json().title, 'BAD_REQUEST')
+  t.notMatch(notJson.body, /at .*\.js|node_modules/)
+  const missing = await app.inject({ method: 'GET', url: '/api/v1/programs/nosuch', headers: auth })
+  t.equal(missing.statusCode, 404)
+  t.equal(missing.json().title, 'NOT_FOUND')
+})
+
+t.test('CSV import: all or none', async (t) => {
+  const { app } = await buildTestApp(t, { ADMIN_TOKEN: ADMIN })
+  const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/csv' }
+  await app.prisma.program.create({ data: { name: 'ishop' } })
+  const bad = await app.inject({ method: 'POST', url: '/api/v1/licenses/import', headers: auth, payload: 'program,customerName,customerEmail,maintenanceEnd,seatLimit,notes\nishop,A,,2027-01-01,2,\nnosuch,B,,,,\nishop,,x,,,\n' })
+  t.equal(bad.statusCode, 400)
+  t.same(bad.json().errors.map((e: { field: string }) => e.field), ['line 2: program', 'line 3: customerName', 'line 3: customerEmail'])
+  t.equal(await app.prisma.license.count(), 0, 'nothing issued')
+  const good = await app.inject({ method: 'POST', url: '/api/v1/licenses/import', headers: auth, payload: 'ishop,"Κατάστημα ""Α"", Α.Ε.",a@example.com,2027-01-01,2,note\r\nishop,B,,,,\r\n' })
+  t.equal(good.statusCode, 201)
+  t.equal(good.json().items.length, 2)
+  t.equal(good.json().items[0].customerName, 'Κατάστημα "Α", Α.Ε.')
+  const list = await app.inject({ url: '/api/v1/licenses?customer=%CE%BA%CE%B1%CF%84%CE%AC%CF%83%CF%84%CE%B7%CE%BC%CE%B1&limit=1', headers: { authorization: `Bearer ${ADMIN}` } })
+  t.match(list.json(), { total: 1, limit: 1, offset: 0, items: [{ seatLimit: 2, maintenanceEnd: '2027-01-01T23:59:59.999Z' }] })
+})
+
+t.test('an upload cut off half-way leaves no trace; an oversize file is refused', async (t) => {
+  const root = await makeTree(t, {})
+  const { app } = await buildTestApp(t, { FTP_ROOT: root, ADMIN_TOKEN: ADMIN, UPLOAD_MAX_BYTES: '1000000' })
+  await app.prisma.program.create({ data: { name: 'ishop' } })
+  const base = new URL(await listen(app))
+  const { body, contentType } = multipart({ version: '3.0' }, { 'setup.exe': Buffer.alloc(800_000, 1) })
+  await new Promise<void>((resolve) => {
+    const req = request({ host: base.hostname, port: base.port, method: 'POST', path: '/api/v1/programs/ishop/versions', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': contentType, 'content-length': body.length } })
+    req.on('error', () => resolve())
+    req.write(body.subarray(0, 400_000), () => setTimeout(() => { req.destroy(); resolve() }, 200))
+  })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.same(await readdir(root).then((names) => names.filter((n) => n !== '.staging')), [], 'no version folder')
+  t.same(await readdir(join(root, '.staging')).catch(() => []), [], 'no staging leftovers')
+  t.equal(await app.prisma.programVersion.count(), 0, 'no record')
+
+  const big = multipart({ version: '3.0' }, { 'setup.exe': Buffer.alloc(1_200_000, 1) })
+  const res = await app.inject({ method: 'POST', url: '/api/v1/programs/ishop/versions', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': big.contentType }, payload: big.body })
+  t.equal(res.statusCode, 413)
+  t.equal(res.json().title, 'PAYLOAD_TOO_LARGE')
+  t.same(await readdir(join(root, '.staging')).catch(() => []), [])
+  const unsafe = multipart({ version: '3.0' }, { '../../escape.exe': 'x' })
+  const bad = await app.inject({ method: 'POST', url: '/api/v1/programs/ishop/versions', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': unsafe.contentType }, payload: unsafe.body })
+  t.equal(bad.statusCode, 400)
+  t.same(await readdir(root).then((names) => names.filter((n) => n !== '.staging')), [])
+})
+
+t.test('a 500 MB upload is streamed: the server\'s memory stays flat', async (t) => {
+  const root = await makeTree(t, {})
+  const databaseUrl = await createTestDatabase(t)
+  const port = await freePort()
+  const server = spawnServer({ DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', FTP_ROOT: root, DATA_DIR: join(root, '.data'), ADMIN_TOKEN: ADMIN })
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const base = `http://127.0.0.1:${port}`
+  await waitForOk(`${base}/readyz`)
+  const created = await fetch(`${base}/api/v1/programs`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"name":"big"}' })
+  t.equal(created.status, 201)
+  const rss = async (): Promise<number> => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${server.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  const boundary = 'bigboundary0123456789'
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="version"\r\n\r\n1.0\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`)
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  const chunk = Buffer.alloc(1 << 20, 7)
+  const SIZE = 500
+  const before = await rss()
+  let peak = before
+  const sampler = setInterval(() => { rss().then((m) => { peak = Math.max(peak, m) }).catch(() => {}) }, 50)
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/programs/big/versions', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + SIZE * chunk.length + tail.length } }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    const body = Readable.from((function * () { yield head; for (let i = 0; i < SIZE; i++) yield chunk; yield tail })())
+    body.pipe(req)
+  })
+  clearInterval(sampler)
+  t.equal(status, 201)
+  t.equal((await stat(join(root, 'big', '1.0', 'big.bin'))).size, SIZE * chunk.length)
+  const growth = peak - before
+  t.ok(growth < 100, `server memory grew ${growth.toFixed(0)} MiB while 500 MiB streamed through (${before.toFixed(0)} → ${peak.toFixed(0)} MiB)`)
+})
+
+t.test('npm run admin -- token create / revoke', async (t) => {
+  const { databaseUrl } = await buildTestApp(t)
+  const run = promisify(execFile)
+  const cli = SERVER_ENTRY.replace(/server\.js$/, 'cli/admin.js')
+  const env = { ...process.env, DATABASE_URL: databaseUrl }
+  const created = await run(process.execPath, [cli, 'token', 'create', '--name', 'deploy'], { env })
+  const token = created.stdout.trim().split('\n')[1]
+  t.match(token, /^iua_[A-Za-z0-9_-]{40}$/)
+  const { app } = await buildTestApp(t, {}, { databaseUrl })
+  t.equal((await app.inject({ url: '/api/v1/programs', headers: { authorization: `Bearer ${token}` } })).statusCode, 200)
+  const row = await app.prisma.adminToken.findUnique({ where: { name: 'deploy' } })
+  t.not(row?.tokenHash, token, 'stored hashed')
+  await t.rejects(run(process.execPath, [cli, 'token', 'create', '--name', 'deploy'], { env }), { message: /exists already/ })
+  await run(process.execPath, [cli, 'token', 'revoke', 'deploy'], { env })
+  t.equal((await app.inject({ url: '/api/v1/programs', headers: { authorization: `Bearer ${token}` } })).statusCode, 403)
+  const list = await run(process.execPath, [cli, 'token', 'list'], { env })
+  t.match(list.stdout, /deploy\tcreated .*\trevoked /)
+  await t.rejects(run(process.execPath, [cli, 'nonsense'], { env }), { code: 2 })
+})
