@@ -81,6 +81,10 @@ export const configSchema = z.object({
   ADMIN_TOKEN: z.string().min(24, { message: 'must be at least 24 characters' }).optional(),
   /** Largest file accepted by an admin upload, in bytes (default 2 GiB). */
   UPLOAD_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
+  /** Attachments per message from a client, at most. */
+  MESSAGE_MAX_ATTACHMENTS: positiveInt.default(10),
+  /** Size of one attachment, at most, in bytes (default 10 MiB). */
+  MESSAGE_MAX_ATTACHMENT_BYTES: positiveInt.default(10 * 1024 * 1024),
   /** Trust X-Forwarded-* from a reverse proxy in front of the server. */
   TRUST_PROXY: booleanFlag.default(false)
 })

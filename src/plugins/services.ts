@@ -4,6 +4,8 @@ import { LicenseCache } from '../license/cache.js'
 import { Contacts } from '../license/contacts.js'
 import { DeliveryRecorder, cleanupExpired } from '../downloads/records.js'
 import { TokenSigner } from '../downloads/tokens.js'
+import { MessageInbox } from '../messages/store.js'
+import { join, resolve } from 'node:path'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,6 +14,7 @@ declare module 'fastify' {
     tokens: TokenSigner
     deliveries: DeliveryRecorder
     licenses: LicenseCache
+    inbox: MessageInbox
   }
 }
 
@@ -36,6 +39,11 @@ export default fp(async function servicesPlugin (fastify) {
   const { signer: tokens, generated } = await TokenSigner.load({ secret: config.TOKEN_SECRET, dataDir: config.DATA_DIR })
   if (generated) log.warn({ dataDir: config.DATA_DIR }, 'generated a new download link secret; instances serving the same clients must share DATA_DIR/token-secret or TOKEN_SECRET')
   fastify.decorate('tokens', tokens)
+
+  fastify.decorate('inbox', new MessageInbox(prisma, join(resolve(config.DATA_DIR), 'messages'), {
+    maxAttachments: config.MESSAGE_MAX_ATTACHMENTS,
+    maxBytes: config.MESSAGE_MAX_ATTACHMENT_BYTES
+  }))
 
   const deliveries = new DeliveryRecorder(prisma, log)
   fastify.decorate('deliveries', deliveries)

@@ -1,14 +1,25 @@
 import iconv from 'iconv-lite'
 
-/** The charsets a client can ask for; windows-1253 (Greek) unless `cs=utf8`. */
-export type Charset = 'windows-1253' | 'utf-8'
+/**
+ * The charsets a client can ask for: windows-1253 (Greek) unless `cs=utf8`; messages
+ * (Imessage) also know `cs=437` (the DOS code page) and name windows-1253 `928` (ELOT 928).
+ */
+export type Charset = 'windows-1253' | 'utf-8' | 'cp437'
 
 export const DEFAULT_CHARSET: Charset = 'windows-1253'
 
 export function charsetFromQuery (cs: unknown): Charset {
   if (typeof cs !== 'string') return DEFAULT_CHARSET
-  const name = cs.toLowerCase().replace(/[-_]/g, '')
-  return name === 'utf8' ? 'utf-8' : DEFAULT_CHARSET
+  return parseCharset(cs) ?? DEFAULT_CHARSET
+}
+
+/** A charset name as clients write it, or null when it is not one we know. */
+export function parseCharset (cs: string): Charset | null {
+  const name = cs.trim().toLowerCase().replace(/[-_\s]/g, '')
+  if (name === 'utf8') return 'utf-8'
+  if (name === '437' || name === 'cp437' || name === 'ibm437') return 'cp437'
+  if (name === '' || name === '928' || name === '1253' || name === 'cp1253' || name === 'windows1253' || name === 'elot928') return 'windows-1253'
+  return null
 }
 
 export function contentType (charset: Charset): string {
@@ -36,5 +47,23 @@ export function encodeError (code: string, description: string, charset: Charset
 }
 
 export function encodeText (text: string, charset: Charset): Buffer {
-  return charset === 'utf-8' ? Buffer.from(text, 'utf8') : iconv.encode(text, 'win1253')
+  if (charset === 'utf-8') return Buffer.from(text, 'utf8')
+  return iconv.encode(text, charset === 'cp437' ? 'cp437' : 'win1253')
+}
+
+export function decodeText (bytes: Buffer, charset: Charset): string {
+  if (charset === 'utf-8') return bytes.toString('utf8')
+  return iconv.decode(bytes, charset === 'cp437' ? 'cp437' : 'win1253')
+}
+
+/**
+ * Multi-line text as one `KEY=value` value: `\` becomes `\\`, a line break `\n` (CRLF, LF
+ * or CR alike), a tab `\t`. unescapeValue reverses it.
+ */
+export function escapeValue (text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\r\n|\r|\n/g, '\\n').replace(/\t/g, '\\t')
+}
+
+export function unescapeValue (text: string): string {
+  return text.replace(/\\([\\nt])/g, (_m, c: string) => (c === 'n' ? '\r\n' : c === 't' ? '\t' : '\\'))
 }

@@ -6,6 +6,7 @@ import { ApiError } from '../../errors.js'
 import auditRoutes from './audit.js'
 import downloadRoutes from './downloads.js'
 import licenseRoutes from './licenses.js'
+import messageRoutes from './messages.js'
 import pcidRoutes from './pcids.js'
 import programRoutes from './programs.js'
 import updateRoutes from './updates.js'
@@ -46,6 +47,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
   await fastify.register(pcidRoutes)
   await fastify.register(downloadRoutes)
   await fastify.register(auditRoutes)
+  await fastify.register(messageRoutes)
 }
 
 export default adminRoutes

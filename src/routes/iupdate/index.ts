@@ -1,10 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import formbody from '@fastify/formbody'
+import { parse as parseQuery } from 'node:querystring'
+import multipart from '@fastify/multipart'
 import { ProtocolError } from '../../errors.js'
 import { scalar, type Fields } from '../../protocol/fields.js'
 import { charsetFromQuery, contentType, encodeLines } from '../../protocol/text.js'
 import { dlconfirm } from './dlconfirm.js'
 import { getpcid } from './getpcid.js'
+import { ansmsg, getmsg, sendmsg } from './messages.js'
 import { newveravail } from './newveravail.js'
 import { qrymaxver } from './qrymaxver.js'
 import { sendBytes } from '../../protocol/send.js'
@@ -17,15 +19,32 @@ const FUNCTIONS: Record<string, IupdateFunction> = {
   getpcid,
   qrymaxver,
   newveravail,
-  dlconfirm
+  dlconfirm,
+  sendmsg,
+  getmsg,
+  ansmsg
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The form body as sent (percent-encoded), for fields in a client charset. */
+    rawForm: string
+  }
 }
 
 /** The public iUpdate endpoint (PROTOCOL.md §1): GET, or POST with a form body carrying the same fields. */
 const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
   const { config } = fastify
-  // The protocol takes form bodies only; anything else (JSON included) is 415.
+  // The protocol takes form bodies only (multipart for messages with attachments); anything else, JSON included, is 415.
   fastify.removeAllContentTypeParsers()
-  await fastify.register(formbody, { bodyLimit: config.MAX_FORM_BYTES })
+  fastify.decorateRequest('rawForm', '')
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: config.MAX_FORM_BYTES }, (request, body, done) => {
+    request.rawForm = body as string
+    done(null, parseQuery(body as string))
+  })
+  await fastify.register(multipart, {
+    limits: { fileSize: config.MESSAGE_MAX_ATTACHMENT_BYTES, files: config.MESSAGE_MAX_ATTACHMENTS, fields: 50, fieldSize: 256 * 1024, parts: config.MESSAGE_MAX_ATTACHMENTS + 50 }
+  })
 
   fastify.addHook('onRequest', async (request) => {
     if (request.url.length > config.MAX_QUERY_BYTES) {

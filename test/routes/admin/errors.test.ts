@@ -41,7 +41,11 @@ const ROUTES: Array<[string, string, unknown]> = [
   ['GET', '/api/v1/pcids/P', undefined],
   ['GET', '/api/v1/downloads', undefined],
   ['GET', '/api/v1/downloads/stats', undefined],
-  ['GET', '/api/v1/audit', undefined]
+  ['GET', '/api/v1/audit', undefined],
+  ['POST', '/api/v1/messages/questions', {}],
+  ['GET', '/api/v1/messages/questions', undefined],
+  ['GET', '/api/v1/messages/inbox', undefined],
+  ['GET', '/api/v1/messages/inbox/00000000-0000-0000-0000-000000000000/attachments/a.txt', undefined]
 ]
 
 t.test('every route: 401 without a token, 401 for an unknown one, 403 for a revoked one', async (t) => {

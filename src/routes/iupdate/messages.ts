@@ -1,0 +1,138 @@
+import type { FastifyRequest } from 'fastify'
+import { ProtocolError } from '../../errors.js'
+import { isPcidSyntax } from '../../license/pcid.js'
+import { AttachmentTooLargeError, TooManyAttachmentsError, type AttachmentStaging } from '../../messages/store.js'
+import { scalar } from '../../protocol/fields.js'
+import { parseRawFields, type RawFields } from '../../protocol/raw-fields.js'
+import { decodeText, escapeValue, parseCharset, type Charset, type Line } from '../../protocol/text.js'
+import type { IupdateContext, IupdateFunction } from './types.js'
+
+/**
+ * Imessage (PROTOCOL.md §8): f=sendmsg (a message from the PC, with attachments),
+ * f=getmsg (questions from the vendor waiting for this PC), f=ansmsg (the answer to one).
+ * Texts come in the client's charset (cs=928, the default, 437 or utf8) and are stored as
+ * Unicode; they go back out in the charset the client asks for.
+ */
+const PROGRAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+const LIMITS = { userid: 100, subject: 500, message: 64 * 1024, msgid: 100 }
+
+/** The message charset of a request; an unknown one is refused before anything is stored. */
+function messageCharset (value: string | undefined): Charset {
+  const charset = parseCharset(value ?? '')
+  if (charset === null) throw new ProtocolError('BAD_CHARSET', `Unknown charset cs=${(value ?? '').slice(0, 20)}: use 928 (windows-1253, the default), 437 or utf8.`)
+  return charset
+}
+
+async function knownPcid (context: IupdateContext, raw: RawFields): Promise<string> {
+  const pcid = (raw.get('pcid')?.toString('latin1') ?? scalar(context.fields, 'pcid') ?? '').trim()
+  if (pcid === '') throw new ProtocolError('BAD_REQUEST', 'Missing pcid: ask f=getpcid for one first.')
+  if (!isPcidSyntax(pcid) || !(await context.app.contacts.exists(pcid))) throw new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
+  return pcid
+}
+
+/** Query string and form body as bytes. */
+function rawFields (request: FastifyRequest): RawFields {
+  const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : ''
+  const fields = parseRawFields(query)
+  return request.rawForm === '' ? fields : parseRawFields(request.rawForm, fields)
+}
+
+function text (raw: RawFields, names: string[], charset: Charset, limit: number, required = false): string {
+  const name = names.find((n) => raw.has(n))
+  const bytes = name === undefined ? undefined : raw.get(name)
+  if (bytes === undefined || bytes.length === 0) {
+    if (required) throw new ProtocolError('BAD_REQUEST', `Missing ${names[0]}.`)
+    return ''
+  }
+  if (bytes.length > limit) throw new ProtocolError('BAD_REQUEST', `${names[0]} is longer than ${limit} bytes.`)
+  return decodeText(bytes, charset).replace(/\r\n|\r/g, '\n')
+}
+
+export const sendmsg: IupdateFunction = async (context) => {
+  const { request, app } = context
+  let raw = rawFields(request)
+  let staging: AttachmentStaging | undefined
+  try {
+    if (request.isMultipart()) {
+      // Fields read as latin1 keep their bytes; the charset is known only once all have arrived.
+      staging = await app.inbox.stage()
+      for await (const part of request.parts({ defCharset: 'latin1' })) {
+        if (part.type === 'field') raw.set(part.fieldname.toLowerCase(), Buffer.from(String(part.value), 'latin1'))
+        else await staging.add(part.filename ?? 'attachment', part.file)
+      }
+    }
+    raw = new Map([...raw].map(([k, v]) => [k.toLowerCase(), v]))
+    const charset = messageCharset(raw.get('cs')?.toString('latin1'))
+    const pcid = await knownPcid(context, raw)
+    const program = (raw.get('prog') ?? raw.get('progname'))?.toString('latin1').trim() ?? ''
+    if (!PROGRAM_NAME.test(program)) throw new ProtocolError('BAD_REQUEST', 'prog must be the program name the message is about.')
+    const message = {
+      pcid,
+      program,
+      userId: text(raw, ['userid'], charset, LIMITS.userid),
+      subject: text(raw, ['subject'], charset, LIMITS.subject),
+      text: text(raw, ['message', 'text'], charset, LIMITS.message),
+      charset: charset === 'utf-8' ? 'utf8' : charset === 'cp437' ? '437' : '928',
+      clientMsgId: text(raw, ['msgid'], 'utf-8', LIMITS.msgid) || null
+    }
+    if (message.text === '' && message.subject === '' && (staging?.files.length ?? 0) === 0) throw new ProtocolError('BAD_REQUEST', 'An empty message: send subject, message or attachments.')
+    const stored = await app.inbox.store(message, staging ?? await app.inbox.stage())
+    staging = undefined
+    request.log.info({ pcid, prog: program, message: stored.id, duplicate: stored.duplicate }, 'message received')
+    return [['MSGID', stored.id]]
+  } catch (err) {
+    await staging?.discard()
+    if (err instanceof AttachmentTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+      throw new ProtocolError('PAYLOAD_TOO_LARGE', `An attachment is larger than ${app.config.MESSAGE_MAX_ATTACHMENT_BYTES} bytes; nothing was stored.`)
+    }
+    if (err instanceof TooManyAttachmentsError || (err as { code?: string }).code === 'FST_FILES_LIMIT') {
+      throw new ProtocolError('PAYLOAD_TOO_LARGE', `At most ${app.config.MESSAGE_MAX_ATTACHMENTS} attachments per message; nothing was stored.`)
+    }
+    throw err
+  }
+}
+
+export const getmsg: IupdateFunction = async (context) => {
+  const raw = rawFields(context.request)
+  messageCharset(raw.get('cs')?.toString('latin1'))
+  const pcid = await knownPcid(context, raw)
+  const { prisma } = context.app
+  // Each question is handed out once: marked delivered in the same statement that picks it.
+  const rows = await prisma.$queryRaw<Array<{ id: string, program: string | null, subject: string, text: string, created_at: Date }>>`
+    WITH picked AS (
+      UPDATE question_delivery SET delivered_at = now()
+       WHERE pcid = ${pcid} AND delivered_at IS NULL
+      RETURNING id, question_id
+    )
+    SELECT p.id, q.program, q.subject, q.text, q.created_at
+      FROM picked p JOIN question q ON q.id = p.question_id ORDER BY q.created_at, p.id`
+  const lines: Line[] = [['PCID', pcid], ['COUNT', rows.length]]
+  rows.forEach((row, i) => {
+    lines.push(
+      [`MSGID[${i}]`, row.id],
+      [`PROG[${i}]`, row.program ?? ''],
+      [`DATE[${i}]`, row.created_at.toISOString().replace(/\.\d{3}Z$/, 'Z')],
+      [`SUBJECT[${i}]`, escapeValue(row.subject)],
+      [`TEXT[${i}]`, escapeValue(row.text)]
+    )
+  })
+  return lines
+}
+
+export const ansmsg: IupdateFunction = async (context) => {
+  const raw = new Map([...rawFields(context.request)].map(([k, v]) => [k.toLowerCase(), v]))
+  const charset = messageCharset(raw.get('cs')?.toString('latin1'))
+  const pcid = await knownPcid(context, raw)
+  const id = raw.get('msgid')?.toString('latin1').trim() ?? ''
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new ProtocolError('BAD_REQUEST', 'msgid must be the id of a message from f=getmsg.')
+  const answer = text(raw, ['message', 'text'], charset, LIMITS.message, true)
+  const { prisma } = context.app
+  const updated = await prisma.questionDelivery.updateMany({ where: { id, pcidId: pcid, answeredAt: null }, data: { answeredAt: new Date(), answer } })
+  if (updated.count === 0) {
+    const exists = await prisma.questionDelivery.findFirst({ where: { id, pcidId: pcid }, select: { answeredAt: true } })
+    if (exists === null) throw new ProtocolError('NOT_FOUND', 'No message with this id for this PC.')
+    throw new ProtocolError('ALREADY_ANSWERED', `This message was answered already, at ${exists.answeredAt?.toISOString() ?? ''}.`)
+  }
+  context.request.log.info({ pcid, message: id }, 'answer received')
+  return [['MSGID', id], ['ANSWERED', 1]]
+}
