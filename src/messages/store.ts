@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { PrismaClient } from '../db/prisma.js'
+import { STAGING, stagingName } from '../storage/publish.js'
 import { uniqueNames } from './names.js'
 
 /**
@@ -48,7 +49,7 @@ export class MessageInbox {
 
   /** A staging folder for one incoming message's attachments. */
   async stage (): Promise<AttachmentStaging> {
-    const dir = join(this.dir, '.staging', randomUUID())
+    const dir = join(this.dir, STAGING, stagingName())
     await mkdir(dir, { recursive: true })
     return new AttachmentStaging(dir, this.limits)
   }

@@ -5,6 +5,7 @@ import { Contacts } from '../license/contacts.js'
 import { DeliveryRecorder, cleanupExpired } from '../downloads/records.js'
 import { TokenSigner } from '../downloads/tokens.js'
 import { MessageInbox } from '../messages/store.js'
+import { clearStaging } from '../storage/publish.js'
 import { join, resolve } from 'node:path'
 
 declare module 'fastify' {
@@ -40,7 +41,9 @@ export default fp(async function servicesPlugin (fastify) {
   if (generated) log.warn({ dataDir: config.DATA_DIR }, 'generated a new download link secret; instances serving the same clients must share DATA_DIR/token-secret or TOKEN_SECRET')
   fastify.decorate('tokens', tokens)
 
-  fastify.decorate('inbox', new MessageInbox(prisma, join(resolve(config.DATA_DIR), 'messages'), {
+  const messagesDir = join(resolve(config.DATA_DIR), 'messages')
+  await clearStaging(messagesDir)
+  fastify.decorate('inbox', new MessageInbox(prisma, messagesDir, {
     maxAttachments: config.MESSAGE_MAX_ATTACHMENTS,
     maxBytes: config.MESSAGE_MAX_ATTACHMENT_BYTES
   }))

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -31,19 +32,40 @@ export class TargetExistsError extends Error {
 
 export interface StagedFile { path: string, size: number, sha256: string }
 
+/** Staging folders are named <host>.<pid>.<random>, so that a restart knows its own dead ones. */
+const OWNER = `${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.${process.pid}`
+
+/** A name for a new staging folder of this process. */
+export function stagingName (): string {
+  return `${OWNER}.${randomUUID()}`
+}
+
 /**
- * Removes what uploads cut off by a crash left in the staging area. Only folders untouched
- * for `idleMs`: another instance sharing FTP_ROOT may be receiving an upload right now.
+ * Removes what uploads cut off by a crash left in the staging area: folders of a process of
+ * this host that is no longer running, and any folder untouched for `idleMs` (another
+ * instance sharing FTP_ROOT may be receiving an upload right now).
  */
 export async function clearStaging (root: string, idleMs = 3_600_000): Promise<number> {
   let removed = 0
+  const host = OWNER.slice(0, OWNER.lastIndexOf('.'))
   for (const entry of await readdir(join(root, STAGING), { withFileTypes: true }).catch(() => [])) {
     const dir = join(root, STAGING, entry.name)
-    if (Date.now() - await newestChange(dir) < idleMs) continue
+    const [entryHost, pid] = entry.name.split('.')
+    const orphan = entryHost === host && /^\d+$/.test(pid ?? '') && Number(pid) !== process.pid && !isRunning(Number(pid))
+    if (!orphan && Date.now() - await newestChange(dir) < idleMs) continue
     await rm(dir, { recursive: true, force: true })
     removed++
   }
   return removed
+}
+
+function isRunning (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM'
+  }
 }
 
 async function newestChange (path: string): Promise<number> {
@@ -65,7 +87,7 @@ export class Staging {
   }
 
   static async open (root: string): Promise<Staging> {
-    const staging = new Staging(root, randomUUID())
+    const staging = new Staging(root, stagingName())
     await mkdir(staging.dir, { recursive: true })
     return staging
   }

@@ -56,9 +56,15 @@ export const sendmsg: IupdateFunction = async (context) => {
     if (request.isMultipart()) {
       // Fields read as latin1 keep their bytes; the charset is known only once all have arrived.
       staging = await app.inbox.stage()
-      for await (const part of request.parts({ defCharset: 'latin1' })) {
-        if (part.type === 'field') raw.set(part.fieldname.toLowerCase(), Buffer.from(String(part.value), 'latin1'))
-        else await staging.add(part.filename ?? 'attachment', part.file)
+      try {
+        for await (const part of request.parts({ defCharset: 'latin1' })) {
+          if (part.type === 'field') raw.set(part.fieldname.toLowerCase(), Buffer.from(String(part.value), 'latin1'))
+          else await staging.add(part.filename ?? 'attachment', part.file)
+        }
+      } catch (err) {
+        if (err instanceof AttachmentTooLargeError || err instanceof TooManyAttachmentsError || (err as { statusCode?: number }).statusCode === 413) throw err
+        // A truncated or malformed body (busboy's own errors carry no status).
+        throw new ProtocolError('BAD_REQUEST', 'The multipart body is malformed or cut short; nothing was stored.')
       }
     }
     raw = new Map([...raw].map(([k, v]) => [k.toLowerCase(), v]))
