@@ -25,7 +25,7 @@ function prng (seed: number): () => number {
   }
 }
 
-const TRAVERSAL = ['..', '../..', '../../../../etc/passwd', '..%2f..%2fetc%2fpasswd', '%2e%2e%2f%2e%2e', '..\\..\\windows\\win.ini', '/etc/passwd', 'C:\\Windows\\win.ini', '%00', 'a%00b', '....//....//', '%c0%ae%c0%ae/', '\u0000', '\u0024{jndi:ldap://x}', '<script>', "' OR 1=1 --", '%ff%fe', '%', '%zz', '\\\\server\\share']
+const TRAVERSAL = ['..', '../..', '../../../../etc/passwd', '..%2f..%2fetc%2fpasswd', '%2e%2e%2f%2e%2e', '..\\..\\windows\\win.ini', '/etc/passwd', 'C:\\Windows\\win.ini', '%00', 'a%00b', '....//....//', '%c0%ae%c0%ae/', '\u0000', '$' + '{jndi:ldap://x}', '<script>', "' OR 1=1 --", '%ff%fe', '%', '%zz', '\\\\server\\share']
 const FUNCTIONS = ['getpcid', 'qrymaxver', 'newveravail', 'dlconfirm', 'sendmsg', 'getmsg', 'ansmsg', 'nosuch', '', '__proto__', 'constructor', 'toString']
 const SECRET = /root:x:|\[extensions\]|at [\w.<>]+ \(|node_modules|\/work\/|\/tmp\/|\/srv\/|prisma|SELECT |ECONN|Error:/
 
