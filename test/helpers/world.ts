@@ -18,14 +18,14 @@ export interface World extends TestApp {
   base: string
   root: string
   setup: Buffer
-  keys: { entitled: string, expired: string, suspended: string, single: string, serialFolder: string }
+  keys: { entitled: string, expired: string, suspended: string, single: string, serialFolder: string, many: string }
   pcid: () => Promise<string>
   query: (params: string, base?: string) => Promise<{ status: number, lines: string[], map: Map<string, string> }>
 }
 
-export async function buildWorld (t: Test, env: Record<string, string> = {}): Promise<World> {
+export async function buildWorld (t: Test, env: Record<string, string> = {}, options: { databaseUrl?: string } = {}): Promise<World> {
   const setup = randomBytes(SETUP_SIZE)
-  const keys = { entitled: '', expired: '', suspended: '', single: '', serialFolder: '' }
+  const keys = { entitled: '', expired: '', suspended: '', single: '', serialFolder: '', many: '' }
   const root = await makeTree(t, {
     'ishop/@install.txt': '%TEMP\\setup.exe /S',
     'ishop/2.6.5.1/setup.exe': 'old installer',
@@ -36,7 +36,7 @@ export async function buildWorld (t: Test, env: Record<string, string> = {}): Pr
     'ishop/updates/2.6/patch.exe': 'patch for 2.6',
     'ishop/updates/2.7/fix.dll': 'fix for 2.7'
   })
-  const app = await buildTestApp(t, { FTP_ROOT: root, REPO_SETTLE_MS: '0', TOKEN_SECRET, RATE_LIMIT_MAX: '100000', ...env })
+  const app = await buildTestApp(t, { FTP_ROOT: root, REPO_SETTLE_MS: '0', TOKEN_SECRET, RATE_LIMIT_MAX: '100000', ...env }, options)
   const prisma = app.app.prisma
   const program = await prisma.program.create({
     data: { name: 'ishop', displayNameEn: 'iShop <Retail>', displayNameEl: 'iShop Λιανική', purchaseUrl: 'https://shop.example.com/upgrade?p=ishop&lang=en' }
@@ -52,6 +52,7 @@ export async function buildWorld (t: Test, env: Record<string, string> = {}): Pr
   keys.suspended = await make(null, { status: 'suspended' })
   keys.single = await make(null, { seatLimit: 1 })
   keys.serialFolder = await make(null)
+  keys.many = await make(null, { seatLimit: 10_000 })
   const { writeTree } = await import('./tree.js')
   await writeTree(root, { [`ishop/updates/@${keys.serialFolder}/custom.rpt`]: 'only for one customer' })
   await app.app.repository.rescan('ishop')
