@@ -58,7 +58,7 @@ try {
     await db.query(`INSERT INTO license (id, key, program_id, customer_name, seat_limit, updated_at)
       SELECT gen_random_uuid(), k, p.id, 'Customer', 2, now() FROM unnest($1::text[], $2::int[]) AS t(k, n) JOIN program p ON p.name = 'prog' || t.n`, [batch.map((b) => b[0]), batch.map((b) => b[1])])
   }
-  await db.query(`INSERT INTO seat (license_id, pcid) SELECT l.id, x.pcid FROM unnest($1::text[], $2::text[]) AS x(key, pcid) JOIN license l ON l.key = x.key`, [keys, pcids])
+  await db.query('INSERT INTO seat (license_id, pcid) SELECT l.id, x.pcid FROM unnest($1::text[], $2::text[]) AS x(key, pcid) JOIN license l ON l.key = x.key', [keys, pcids])
   await db.query('ANALYZE')
   await db.end()
   const ftp = join(work, 'ftp')
