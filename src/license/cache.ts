@@ -29,11 +29,18 @@ export class LicenseCache {
 
   /** The licenses named by these canonical keys, with this PCID's seat situation: at most one query. */
   async lookup (keys: string[], pcid: string): Promise<Map<string, LicenseForPcid>> {
-    const missing = keys.filter((key) => !this.entries.has(key))
-    if (missing.length > 0) await this.load(missing)
-    const found = new Map<string, LicenseForPcid>()
+    const entries = new Map<string, Entry>()
+    const missing: string[] = []
     for (const key of keys) {
       const entry = this.entries.get(key)
+      if (entry === undefined) missing.push(key)
+      else entries.set(key, entry)
+    }
+    // What was just read is used as read, even if its cache entry expired meanwhile.
+    if (missing.length > 0) for (const entry of await this.load(missing)) entries.set(entry.key, entry)
+    const found = new Map<string, LicenseForPcid>()
+    for (const key of keys) {
+      const entry = entries.get(key)
       if (entry === undefined) continue
       const { seats, ...facts } = entry
       found.set(key, { ...facts, bound: seats.has(pcid), used: seats.size })
@@ -51,14 +58,14 @@ export class LicenseCache {
     else this.entries.delete(key)
   }
 
-  private async load (keys: string[]): Promise<void> {
+  private async load (keys: string[]): Promise<Entry[]> {
     const rows = await this.prisma.$queryRaw<Array<{ id: string, key: string, program: string, status: LicenseFacts['status'], maintenance_end: Date | null, seat_limit: number, seats: string[] }>>`
       SELECT l.id, l.key, p.name AS program, l.status, l.maintenance_end, l.seat_limit,
              coalesce((SELECT array_agg(s.pcid) FROM seat s WHERE s.license_id = l.id), '{}') AS seats
         FROM license l JOIN program p ON p.id = l.program_id
        WHERE l.key = ANY(${keys}::text[])`
-    for (const row of rows) {
-      this.entries.set(row.key, {
+    return rows.map((row) => {
+      const entry = {
         id: row.id,
         key: row.key,
         program: row.program,
@@ -66,7 +73,9 @@ export class LicenseCache {
         maintenanceEnd: row.maintenance_end,
         seatLimit: row.seat_limit,
         seats: new Set(row.seats)
-      })
-    }
+      }
+      this.entries.set(row.key, entry)
+      return entry
+    })
   }
 }

@@ -34,8 +34,9 @@ t.test('Postgres stopped and restarted under traffic', async (t) => {
   const pcids = await Promise.all(Array.from({ length: 80 }, async () => await world.pcid()))
 
   // A download that starts before the outage and reads slowly through it.
-  const { map } = await world.query(`prog[]=ishop&version[]=2.6.5.1&serial[]=${key}&pcid=${pcids[0]}`)
+  const { map, lines } = await world.query(`prog[]=ishop&version[]=2.6.5.1&serial[]=${key}&pcid=${pcids[0]}`)
   const link = map.get('URL[0][2]') ?? ''
+  if (!link.startsWith('http')) throw new Error(`no link in ${lines.join('\n')}`)
   const received: Buffer[] = []
   const download = new Promise<number>((resolve) => {
     const req = request(link, (res) => {
@@ -58,8 +59,16 @@ t.test('Postgres stopped and restarted under traffic', async (t) => {
   const queue = [...pcids]
   const worker = async (): Promise<void> => {
     for (let pcid = queue.shift(); pcid !== undefined; pcid = queue.shift()) {
-      const res = await fetch(`${world.base}/myweb/iupdate.php?f=qrymaxver&cs=utf8&prog[]=ishop&version[]=2.6.5.1&serial[]=${key}&pcid=${pcid}`)
-      const body = await res.text()
+      let res: Response
+      let body: string
+      try {
+        res = await fetch(`${world.base}/myweb/iupdate.php?f=qrymaxver&cs=utf8&prog[]=ishop&version[]=2.6.5.1&serial[]=${key}&pcid=${pcid}`)
+        body = await res.text()
+      } catch (err) {
+        problems.push(`connection failed: ${String((err as { cause?: unknown }).cause ?? err)}`)
+        queue.push(pcid)
+        continue
+      }
       if (res.status === 503) {
         unavailable++
         if (!body.startsWith('ERROR=UNAVAILABLE\r\n') || res.headers.get('retry-after') !== '3') problems.push(`bad 503: ${body}`)
