@@ -93,7 +93,11 @@ try {
   await run(`http://127.0.0.1:${refPort}/empty`, false)
   const pid = server.pid ?? 0
   const idle = await rssMiB(pid)
+  const refPid = reference.pid ?? 0
+  let refPeak = await rssMiB(refPid)
+  const refSampler = setInterval(() => { rssMiB(refPid).then((m) => { refPeak = Math.max(refPeak, m) }).catch(() => {}) }, 200)
   const empty = await run(`http://127.0.0.1:${refPort}/empty`, false)
+  clearInterval(refSampler)
   let peak = idle
   const sampler = setInterval(() => { rssMiB(pid).then((m) => { peak = Math.max(peak, m) }).catch(() => {}) }, 200)
   started = performance.now()
@@ -102,7 +106,8 @@ try {
   console.log(`\nqrymaxver, ${next.toLocaleString()} requests from ${Math.min(next, paths.length).toLocaleString()} different licensed PCs, nothing new (${SECONDS} s, 50 connections)`)
   console.log(`  empty Fastify route   ${empty.requests.average.toFixed(0).padStart(7)} req/s   p99 ${empty.latency.p99} ms`)
   console.log(`  qrymaxver             ${load.requests.average.toFixed(0).padStart(7)} req/s   p99 ${load.latency.p99} ms   errors ${load.errors + load.non2xx}   ${(100 * load.requests.average / empty.requests.average).toFixed(0)}% of the empty route`)
-  console.log(`  server memory         ${idle.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB at most`)
+  console.log(`  p99                   ${load.latency.p99} ms against ${empty.latency.p99} ms: ${(load.latency.p99 / Math.max(1, empty.latency.p99)).toFixed(1)}×`)
+  console.log(`  memory (RSS)          ${idle.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB at most; the empty route's server ${refPeak.toFixed(0)} MiB: ${(peak / refPeak).toFixed(1)}×`)
   const perDay = load.requests.average * 86_400
   console.log(`  at this rate one instance answers ${(perDay / 1e6).toFixed(0)} million polls a day`)
 } finally {

@@ -62,28 +62,62 @@ t.test('every route: 401 without a token, 401 for an unknown one, 403 for a revo
   }
 })
 
-t.test('malformed bodies and parameters get field-level problem details', async (t) => {
+t.test('every route that takes input rejects malformed input with field-level problem details', async (t) => {
   const { app } = await buildTestApp(t, { ADMIN_TOKEN: ADMIN })
   const auth = { authorization: `Bearer ${ADMIN}` }
+  const key = '1ND10-00G40-R40M3-0E209-18520'
   const cases: Array<[string, string, unknown, string]> = [
     ['POST', '/api/v1/programs', { name: '../etc' }, 'body.name'],
     ['POST', '/api/v1/programs', { name: 'ok', purchaseUrl: 'javascript:alert(1)' }, 'body.purchaseUrl'],
+    ['GET', '/api/v1/programs/..%2Fetc', undefined, 'params.name'],
     ['PATCH', '/api/v1/programs/ishop', { displayNameEn: 42 }, 'body.displayNameEn'],
-    ['PATCH', '/api/v1/programs/ishop/versions/1.0', { releasedAt: 'yesterday' }, 'body.releasedAt'],
+    ['DELETE', '/api/v1/programs/%20', undefined, 'params.name'],
+    ['POST', '/api/v1/programs/-bad/versions', undefined, 'params.name'],
+    ['GET', '/api/v1/programs/-bad/versions', undefined, 'params.name'],
     ['GET', '/api/v1/programs/ishop/versions/1.x', undefined, 'params.version'],
+    ['PATCH', '/api/v1/programs/ishop/versions/1.0', { releasedAt: 'yesterday' }, 'body.releasedAt'],
+    ['POST', '/api/v1/programs/ishop/versions/01.0/yank', undefined, 'params.version'],
+    ['POST', '/api/v1/programs/ishop/versions/1..0/unyank', undefined, 'params.version'],
+    ['GET', '/api/v1/programs/-bad/updates', undefined, 'params.name'],
+    ['POST', '/api/v1/programs/ishop/updates/bad%20part', undefined, 'params.part'],
+    ['DELETE', '/api/v1/programs/ishop/updates/@..', undefined, 'params.part'],
     ['POST', '/api/v1/licenses', { program: 'ishop', customerName: '', seatLimit: 0 }, 'body.customerName'],
     ['POST', '/api/v1/licenses', { program: 'ishop', customerName: 'A', customerEmail: 'not-an-email' }, 'body.customerEmail'],
-    ['PATCH', '/api/v1/licenses/K', { status: 'deleted' }, 'body.status'],
     ['GET', '/api/v1/licenses?limit=100000', undefined, 'querystring.limit'],
-    ['GET', '/api/v1/downloads/stats?from=never', undefined, 'querystring.from']
+    ['GET', '/api/v1/licenses?status=deleted', undefined, 'querystring.status'],
+    ['GET', `/api/v1/licenses/${'K'.repeat(100)}`, undefined, 'params.key'],
+    ['PATCH', `/api/v1/licenses/${key}`, { status: 'deleted' }, 'body.status'],
+    ['PATCH', `/api/v1/licenses/${key}`, { maintenanceEnd: 'soon' }, 'body.maintenanceEnd'],
+    ['GET', `/api/v1/licenses/${'K'.repeat(100)}/seats`, undefined, 'params.key'],
+    ['DELETE', `/api/v1/licenses/${key}/seats/${'P'.repeat(100)}`, undefined, 'params.pcid'],
+    ['DELETE', `/api/v1/licenses/${'K'.repeat(100)}/seats`, undefined, 'params.key'],
+    ['GET', '/api/v1/pcids?offset=-1', undefined, 'querystring.offset'],
+    ['GET', `/api/v1/pcids/${'P'.repeat(100)}`, undefined, 'params.pcid'],
+    ['GET', '/api/v1/downloads?limit=0', undefined, 'querystring.limit'],
+    ['GET', '/api/v1/downloads/stats?from=never', undefined, 'querystring.from'],
+    ['GET', '/api/v1/audit?limit=abc', undefined, 'querystring.limit'],
+    ['POST', '/api/v1/messages/questions', { subject: '', text: 'x', pcid: 'P' }, 'body.subject'],
+    ['GET', '/api/v1/messages/questions?limit=-5', undefined, 'querystring.limit'],
+    ['GET', '/api/v1/messages/inbox?program=../x', undefined, 'querystring.program'],
+    ['GET', '/api/v1/messages/inbox/not-a-uuid/attachments/a.txt', undefined, 'params.id']
   ]
   for (const [method, url, body, field] of cases) {
     const res = await app.inject({ method: method as 'GET', url, headers: auth, ...(body === undefined ? {} : { payload: body as object }) })
     t.equal(res.statusCode, 400, `${method} ${url}`)
     const problem = res.json()
     t.match(problem, { title: 'BAD_REQUEST', status: 400 })
-    t.ok(problem.errors.some((e: { field: string }) => e.field === field), `${field} named in ${JSON.stringify(problem.errors)}`)
+    t.ok(problem.errors?.some((e: { field: string }) => e.field === field), `${method} ${url}: ${field} named in ${JSON.stringify(problem.errors)} ${res.statusCode === 400 ? '' : res.body}`)
   }
+  // Uploads are multipart: their fields are checked the same way, and other bodies are refused.
+  const upload = await app.inject({ method: 'POST', url: '/api/v1/programs/ishop/versions', headers: { ...auth, 'content-type': 'application/json' }, payload: {} })
+  t.equal(upload.statusCode, 404, 'an unknown program first')
+  await app.prisma.program.create({ data: { name: 'ishop' } })
+  const notMultipart = await app.inject({ method: 'POST', url: '/api/v1/programs/ishop/versions', headers: { ...auth, 'content-type': 'application/json' }, payload: {} })
+  t.equal(notMultipart.statusCode, 415)
+  const badVersion = multipart({ version: 'v1' }, { 'a.exe': 'x' })
+  const res = await app.inject({ method: 'POST', url: '/api/v1/programs/ishop/versions', headers: { ...auth, 'content-type': badVersion.contentType }, payload: badVersion.body })
+  t.equal(res.statusCode, 400)
+  t.match(res.json().errors, [{ field: 'version' }])
   const notJson = await app.inject({ method: 'POST', url: '/api/v1/programs', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"name":' })
   t.equal(notJson.statusCode, 400)
   t.equal(notJson.json().title, 'BAD_REQUEST')
@@ -91,6 +125,20 @@ t.test('malformed bodies and parameters get field-level problem details', async 
   const missing = await app.inject({ method: 'GET', url: '/api/v1/programs/nosuch', headers: auth })
   t.equal(missing.statusCode, 404)
   t.equal(missing.json().title, 'NOT_FOUND')
+})
+
+t.test('the OpenAPI document and Swagger UI', async (t) => {
+  const { app } = await buildTestApp(t)
+  const doc = await app.inject({ url: '/docs/json' })
+  t.equal(doc.statusCode, 200)
+  const openapi = doc.json()
+  t.match(openapi.openapi, /^3\./)
+  t.ok(openapi.paths['/api/v1/licenses'].post.requestBody.content['application/json'].schema.properties.customerName, 'request schemas come from zod')
+  t.ok(openapi.paths['/api/v1/programs/{name}/versions'].post, 'uploads are listed')
+  t.notOk(Object.keys(openapi.paths).some((p) => p.startsWith('/myweb') || p.startsWith('/ftp')), 'the client protocol is documented in docs/protocol.md, not here')
+  const ui = await app.inject({ url: '/docs/' })
+  t.equal(ui.statusCode, 200)
+  t.match(ui.headers['content-type'], /text\/html/)
 })
 
 t.test('CSV import: all or none', async (t) => {
