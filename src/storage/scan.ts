@@ -215,7 +215,8 @@ async function describeFile (ctx: ScanContext, state: ScanState, abs: string, in
 
 function isSettled (ctx: ScanContext, info: Stats): boolean {
   // ctime too: a copy that restores an old mtime (cp -p, rsync -t) still moves ctime.
-  return ctx.now() - Math.max(info.mtimeMs, info.ctimeMs) >= ctx.settleMs
+  // Whole milliseconds: file times carry fractions that Date.now() drops.
+  return ctx.now() - Math.floor(Math.max(info.mtimeMs, info.ctimeMs)) >= ctx.settleMs
 }
 
 function sameVersion (a: Stats, b: Stats): boolean {

@@ -166,8 +166,9 @@ t.test('without file system events, the periodic rescan sees changes', async (t)
 
 t.test('a file still being written is not listed until it settles', async (t) => {
   const root = await makeTree(t, { 'p/1.0/done.exe': 'done' })
-  const repo = await openRepository(t, root, { settleMs: 600 })
-  await new Promise((resolve) => setTimeout(resolve, 700))
+  // Generous, so that a busy machine's late timers do not let the growing file settle in between.
+  const repo = await openRepository(t, root, { settleMs: 1500 })
+  await new Promise((resolve) => setTimeout(resolve, 1600))
   await repo.rescan('p')
   t.ok(repo.file('p/1.0/done.exe'), 'a settled file is listed')
 

@@ -147,17 +147,17 @@ t.test('a yanked version leaves qrymaxver at once', async (t) => {
 })
 
 t.test('licenses are re-read after LICENSE_CACHE_MS; a new seat is always checked in the database', async (t) => {
-  const world = await buildWorld(t, { LICENSE_CACHE_MS: '300' })
+  const world = await buildWorld(t, { LICENSE_CACHE_MS: '1500' })
   const [a, b] = [await world.pcid(), await world.pcid()]
   const ask = async (pcid: string): Promise<Map<string, string>> => (await world.query(`prog[]=ishop&version[]=2.6.5.1&serial[]=${enc(world.keys.single)}&pcid=${pcid}&v=1`)).map
   t.ok((await ask(a)).get('LICENSE[0]'))
-  // Another instance suspends the license: this one sees it once its copy is older than 300 ms.
+  // Another instance suspends the license: this one sees it once its copy is older than 1.5 s.
   await world.app.prisma.license.update({ where: { key: world.keys.single }, data: { status: 'suspended' } })
   t.ok((await ask(a)).get('LICENSE[0]'), 'within LICENSE_CACHE_MS the copy read before is used')
-  await new Promise((resolve) => setTimeout(resolve, 350))
+  await new Promise((resolve) => setTimeout(resolve, 1600))
   t.equal((await ask(a)).get('REASON[0]'), 'LICENSE_SUSPENDED')
   await world.app.prisma.license.update({ where: { key: world.keys.single }, data: { status: 'active' } })
-  await new Promise((resolve) => setTimeout(resolve, 350))
+  await new Promise((resolve) => setTimeout(resolve, 1600))
   t.ok((await ask(a)).get('LICENSE[0]'))
   t.equal((await ask(b)).get('REASON[0]'), 'SEAT_LIMIT', 'the database decides a new seat')
   const again = await ask(a)
