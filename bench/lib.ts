@@ -1,30 +1,39 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
+import pg from 'pg'
+import pino from 'pino'
+import { startEmbeddedPostgres } from '../src/db/embedded.js'
+import { migrate } from '../src/db/migrate.js'
+import { freePort } from '../test/helpers/process.js'
 import autocannon from 'autocannon'
 import { PACKAGE_ROOT } from '../src/paths.js'
 
 /** Shared helpers of the benchmarks: child servers, a database, autocannon runs, memory. */
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort, waitForOk } from '../test/helpers/process.js'
 
-export async function waitForOk (url: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    try { if ((await fetch(url)).ok) return } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 200))
+/**
+ * A fresh database for a benchmark: on DATABASE_URL's server, else on an embedded Postgres in
+ * `work`. Its removal (and the embedded server's stop) is pushed onto `cleanups`.
+ */
+export async function benchDatabase (work: string, prefix: string, cleanups: Array<() => Promise<unknown>>): Promise<string> {
+  let adminUrl = process.env.DATABASE_URL
+  if (adminUrl === undefined) {
+    const embedded = await startEmbeddedPostgres({ dataDir: join(work, 'pg'), port: await freePort(), log: pino({ level: 'warn' }), database: 'postgres' })
+    cleanups.unshift(embedded.stop)
+    adminUrl = embedded.url
   }
-  throw new Error(`${url} did not come up`)
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  cleanups.unshift(async () => { await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await admin.end() })
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  await migrate(url.toString())
+  return url.toString()
 }
 
 export function startNode (script: string, env: Record<string, string>): ChildProcess {

@@ -4,17 +4,13 @@
  * different clients, next to an empty Fastify route measured in the same run.
  * Run: npm run bench:load   (DATABASE_URL as for the other benchmarks; BENCH_SECONDS, 10)
  */
-import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import pg from 'pg'
-import pino from 'pino'
-import { startEmbeddedPostgres } from '../src/db/embedded.js'
-import { migrate } from '../src/db/migrate.js'
 import { generateKey } from '../src/license/key.js'
-import { freePort, rssMiB, startNode, stop, waitForOk } from './lib.js'
+import { benchDatabase, freePort, rssMiB, startNode, stop, waitForOk } from './lib.js'
 
 const PROGRAMS = 100
 const LICENSES = 100_000
@@ -25,20 +21,7 @@ const work = await mkdtemp(join(tmpdir(), 'iupdate-load-'))
 await chmod(work, 0o755)
 const cleanups: Array<() => Promise<unknown>> = [async () => await rm(work, { recursive: true, force: true })]
 try {
-  let adminUrl = process.env.DATABASE_URL
-  if (adminUrl === undefined) {
-    const embedded = await startEmbeddedPostgres({ dataDir: join(work, 'pg'), port: await freePort(), log: pino({ level: 'warn' }), database: 'postgres' })
-    cleanups.unshift(embedded.stop)
-    adminUrl = embedded.url
-  }
-  const dbName = `iupdate_load_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${dbName}`)
-  cleanups.unshift(async () => { await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`); await admin.end() })
-  const url = new URL(adminUrl)
-  url.pathname = `/${dbName}`
-  await migrate(url.toString())
+  const url = new URL(await benchDatabase(work, 'iupdate_load', cleanups))
 
   console.log(`seeding ${PROGRAMS} programs, ${LICENSES.toLocaleString()} licenses, ${PCIDS.toLocaleString()} PCIDs`)
   let started = performance.now()

@@ -14,13 +14,9 @@ import { request } from 'node:http'
 import { chmod, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pino from 'pino'
-import pg from 'pg'
 import { createPrismaClient } from '../src/db/prisma.js'
-import { startEmbeddedPostgres } from '../src/db/embedded.js'
-import { migrate } from '../src/db/migrate.js'
 import { createLicense } from '../src/license/licenses.js'
-import { freePort, load, row, rssMiB, startNode, stop, waitForOk } from './lib.js'
+import { benchDatabase, freePort, load, row, rssMiB, startNode, stop, waitForOk } from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024)
@@ -32,20 +28,7 @@ await chmod(work, 0o755)
 const cleanups: Array<() => Promise<unknown>> = [async () => await rm(work, { recursive: true, force: true })]
 try {
   // Database
-  let adminUrl = process.env.DATABASE_URL
-  if (adminUrl === undefined) {
-    const embedded = await startEmbeddedPostgres({ dataDir: join(work, 'pg'), port: await freePort(), log: pino({ level: 'warn' }), database: 'postgres' })
-    cleanups.unshift(embedded.stop)
-    adminUrl = embedded.url
-  }
-  const dbName = `iupdate_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${dbName}`)
-  cleanups.unshift(async () => { await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`); await admin.end() })
-  const dbUrl = new URL(adminUrl)
-  dbUrl.pathname = `/${dbName}`
-  await migrate(dbUrl.toString())
+  const dbUrl = new URL(await benchDatabase(work, 'iupdate_bench', cleanups))
 
   // Repository: bench 1.0.0 and 2.0.0 with 5 files each; dl with a big file; dlmid with a mid-size file.
   const ftp = join(work, 'ftp')
