@@ -22,18 +22,27 @@ export const PROTOCOL_ERRORS = {
 
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS
 
+/**
+ * An expected answer to a bad request, not a bug: built without a stack trace, which would
+ * cost more than the rest of a small request.
+ */
+class AnswerError extends Error {
+  constructor (message: string) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(message)
+    Error.stackTraceLimit = limit
+  }
+}
+
 /** A failure the client is told about, in the protocol's `ERROR=` format. */
-export class ProtocolError extends Error {
+export class ProtocolError extends AnswerError {
   readonly code: ProtocolErrorCode
   readonly statusCode: number
   readonly headers: Record<string, string>
 
   constructor (code: ProtocolErrorCode, message: string, headers: Record<string, string> = {}) {
-    // An expected answer, not a bug: no stack trace to capture (it costs more than the rest of a request).
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
     super(message)
-    Error.stackTraceLimit = limit
     this.name = 'ProtocolError'
     this.code = code
     this.statusCode = PROTOCOL_ERRORS[code]
@@ -42,16 +51,13 @@ export class ProtocolError extends Error {
 }
 
 /** A failure on the admin API, answered as JSON problem details (RFC 9457). */
-export class ApiError extends Error {
+export class ApiError extends AnswerError {
   readonly statusCode: number
   readonly title: string
   readonly errors: Array<{ field: string, message: string }> | undefined
 
   constructor (statusCode: number, title: string, message: string, errors?: Array<{ field: string, message: string }>) {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
     super(message)
-    Error.stackTraceLimit = limit
     this.name = 'ApiError'
     this.statusCode = statusCode
     this.title = title
