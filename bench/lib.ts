@@ -36,8 +36,10 @@ export async function benchDatabase (work: string, prefix: string, cleanups: Arr
   return url.toString()
 }
 
+/** BENCH_PROFILE=<dir>: the servers write V8 CPU profiles there when they stop (open them in Chrome's DevTools). */
 export function startNode (script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
+  const profile = process.env.BENCH_PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
+  const child = spawn(process.execPath, [...profile, join(PACKAGE_ROOT, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
   process.on('exit', () => child.kill('SIGKILL'))
   return child
 }
@@ -63,7 +65,22 @@ export async function load (url: string, options: { connections?: number, second
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx }
 }
 
-export function row (name: string, r: LoadResult, reference?: LoadResult): string {
-  const ratio = reference === undefined ? '' : `   ${(100 * r.rps / reference.rps).toFixed(0)}% of the empty route`
-  return `  ${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p99 ${String(r.p99).padStart(4)} ms   errors ${r.errors + r.non2xx}${ratio}`
+export function median (xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/**
+ * One line for a case measured in several rounds: median req/s and p99, and with references
+ * (measured in the same rounds) the median of the per-round ratios, with their range.
+ */
+export function summaryRow (name: string, results: LoadResult[], references?: LoadResult[]): string {
+  const errors = results.reduce((sum, r) => sum + r.errors + r.non2xx, 0)
+  let ratio = ''
+  if (references !== undefined) {
+    const ratios = results.map((r, i) => 100 * r.rps / references[i].rps)
+    ratio = `   ${median(ratios).toFixed(0)}% of the empty route (rounds: ${ratios.map((x) => x.toFixed(0)).join(', ')})`
+  }
+  return `  ${name.padEnd(34)} ${median(results.map((r) => r.rps)).toFixed(0).padStart(7)} req/s   p99 ${String(median(results.map((r) => r.p99))).padStart(4)} ms   errors ${errors}${ratio}`
 }

@@ -6,7 +6,8 @@
  *  - server memory while 200 clients download at once.
  * Needs the build (npm run bench:qrymaxver builds) and nginx (apt-get install nginx-light) for
  * the download comparison. DATABASE_URL: a server where it may create a database; unset, an
- * embedded Postgres is started. BENCH_SECONDS (10), BENCH_BIG_MIB (1024), BENCH_CLIENTS (200).
+ * embedded Postgres is started. BENCH_SECONDS (5) per case and round, BENCH_ROUNDS (3),
+ * BENCH_BIG_MIB (1024), BENCH_DOWNLOADS (5), BENCH_CLIENTS (200), BENCH_PROFILE (see lib.ts).
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -16,9 +17,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPrismaClient } from '../src/db/prisma.js'
 import { createLicense } from '../src/license/licenses.js'
-import { benchDatabase, freePort, load, row, rssMiB, startNode, stop, waitForOk } from './lib.js'
+import { benchDatabase, freePort, load, median, rssMiB, startNode, stop, summaryRow, waitForOk, type LoadResult } from './lib.js'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const DOWNLOADS = Number(process.env.BENCH_DOWNLOADS ?? 5)
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200)
 const MID_MIB = 32
@@ -44,6 +47,9 @@ try {
     for (let i = 0; i < mib; i++) await handle.write(chunk)
     await handle.close()
   }
+
+  // Written back to disk now, not while measuring.
+  spawnSync('sync')
 
   // Seed programs and licenses.
   const prisma = createPrismaClient(dbUrl.toString(), 2)
@@ -85,16 +91,26 @@ try {
   await check(q('bench', '2.0.0', keys.bench), /LICENSE\[0\]=ey[^\r]+\r\n$/)
   await check(q('bench', '1.0.0', keys.bench), /URL\[0\]\[4\]=/)
 
-  console.log(`\nrequests (${SECONDS} s each, 50 connections, loopback, 2 cores shared by server, database and load generator)`)
-  await load(`http://127.0.0.1:${refPort}/empty`, { seconds: 2 })
-  const empty = await load(`http://127.0.0.1:${refPort}/empty`, { seconds: SECONDS })
-  console.log(row('empty Fastify route (reference)', empty))
-  const nothingNew = await load(q('bench', '2.0.0', keys.bench), { seconds: SECONDS })
-  console.log(row('qrymaxver, nothing new (licensed)', nothingNew, empty))
-  const unlicensed = await load(`${base}/myweb/iupdate.php?f=qrymaxver&prog[]=bench&version[]=2.0.0&pcid=${pcid}`, { seconds: SECONDS })
-  console.log(row('qrymaxver, nothing new (no serial)', unlicensed, empty))
-  const five = await load(q('bench', '1.0.0', keys.bench), { seconds: SECONDS })
-  console.log(row('qrymaxver, 5 files listed', five, empty))
+  // The machine is shared and its speed drifts: each round measures the reference and every
+  // case back to back, and a case's ratio is the median over rounds of its ratio to the
+  // reference of the same round.
+  const cases: Array<[string, string]> = [
+    ['qrymaxver, nothing new (licensed)', q('bench', '2.0.0', keys.bench)],
+    ['qrymaxver, nothing new (no serial)', `${base}/myweb/iupdate.php?f=qrymaxver&prog[]=bench&version[]=2.0.0&pcid=${pcid}`],
+    ['qrymaxver, 5 files listed', q('bench', '1.0.0', keys.bench)]
+  ]
+  const emptyUrl = `http://127.0.0.1:${refPort}/empty`
+  console.log(`\nrequests (${ROUNDS} rounds of ${SECONDS} s per case, 50 connections, loopback, 2 cores shared by server, database and load generator)`)
+  for (const url of [emptyUrl, ...cases.map(([, url]) => url)]) await load(url, { seconds: 1 })
+  const rounds: LoadResult[][] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const results = [await load(emptyUrl, { seconds: SECONDS })]
+    for (const [, url] of cases) results.push(await load(url, { seconds: SECONDS }))
+    rounds.push(results)
+    console.log(`  round ${round + 1}: ${results.map((r) => r.rps.toFixed(0)).join(' / ')} req/s`)
+  }
+  console.log(summaryRow('empty Fastify route (reference)', rounds.map((r) => r[0])))
+  cases.forEach(([name], i) => console.log(summaryRow(name, rounds.map((r) => r[i + 1]), rounds.map((r) => r[0]))))
 
   // Downloads: ours against nginx, the same file.
   const fetchAll = async (url: string): Promise<{ mibps: number, bytes: number }> => await new Promise((resolve, reject) => {
@@ -112,19 +128,10 @@ try {
     if (url === undefined) throw new Error(`no link for ${program}:\n${text}`)
     return url
   }
-  const ours: number[] = []
-  for (let i = 0; i < 3; i++) {
-    const r = await fetchAll(await linkFor('dl'))
-    if (r.bytes !== BIG_MIB * 1048576) throw new Error(`short download: ${r.bytes}`)
-    ours.push(r.mibps)
-  }
-  const best = (xs: number[]): number => Math.max(...xs)
-  console.log(`\ndownload of ${BIG_MIB} MiB (best of 3)`)
-  console.log(`  iupdate-server                      ${best(ours).toFixed(0).padStart(6)} MiB/s`)
+  // Ours and nginx alternate, so that both meet the machine in the same state.
   const nginxBinary = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0)
-  if (nginxBinary === undefined) {
-    console.log('  nginx                               not installed (apt-get install nginx-light): no ratio')
-  } else {
+  let nginxUrl: string | undefined
+  if (nginxBinary !== undefined) {
     const nginxPort = await freePort()
     const prefix = join(work, 'nginx')
     await mkdir(join(prefix, 'logs'), { recursive: true })
@@ -132,10 +139,24 @@ try {
     const nginx = spawn(nginxBinary, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'inherit' })
     cleanups.unshift(async () => { nginx.kill('SIGQUIT'); await new Promise((resolve) => setTimeout(resolve, 200)) })
     await waitForOk(`http://127.0.0.1:${nginxPort}/bench/1.0.0/file0.dll`)
-    const theirs: number[] = []
-    for (let i = 0; i < 3; i++) theirs.push((await fetchAll(`http://127.0.0.1:${nginxPort}/dl/2.0/big.bin`)).mibps)
-    console.log(`  nginx (sendfile)                    ${best(theirs).toFixed(0).padStart(6)} MiB/s`)
-    console.log(`  ratio                               ${(100 * best(ours) / best(theirs)).toFixed(0)}% of nginx`)
+    nginxUrl = `http://127.0.0.1:${nginxPort}/dl/2.0/big.bin`
+  }
+  const ours: number[] = []
+  const theirs: number[] = []
+  for (let i = 0; i < DOWNLOADS; i++) {
+    const r = await fetchAll(await linkFor('dl'))
+    if (r.bytes !== BIG_MIB * 1048576) throw new Error(`short download: ${r.bytes}`)
+    ours.push(r.mibps)
+    if (nginxUrl !== undefined) theirs.push((await fetchAll(nginxUrl)).mibps)
+  }
+  console.log(`\ndownload of ${BIG_MIB} MiB (${DOWNLOADS} times each, alternating; the ratio is the median of the pairs' ratios)`)
+  console.log(`  iupdate-server                      ${median(ours).toFixed(0).padStart(6)} MiB/s median   (${ours.map((x) => x.toFixed(0)).join(', ')})`)
+  if (nginxUrl === undefined) {
+    console.log('  nginx                               not installed (apt-get install nginx-light): no ratio')
+  } else {
+    const ratios = ours.map((x, i) => 100 * x / theirs[i])
+    console.log(`  nginx (sendfile)                    ${median(theirs).toFixed(0).padStart(6)} MiB/s median   (${theirs.map((x) => x.toFixed(0)).join(', ')})`)
+    console.log(`  ratio                               ${median(ratios).toFixed(0)}% of nginx   (pairs: ${ratios.map((x) => x.toFixed(0)).join(', ')})`)
   }
 
   // Memory with many clients downloading at once.

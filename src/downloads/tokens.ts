@@ -1,4 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -8,20 +9,40 @@ import { join } from 'node:path'
  * token when it first fetches bytes, and stores only its SHA-256. A copy of the database
  * therefore gives no working link, and any instance sharing the secret can verify a token.
  *
- * Layout (83 bytes, base64url: 111 characters):
- *   [0]      format 1
+ * Layout (83 bytes, base64url: 111 characters), format 2:
+ *   [0]      format 2
  *   [1..4]   expiry, Unix seconds, big-endian
  *   [5..30]  PCID (26 ASCII characters)
  *   [31..46] license id (UUID bytes), or zeros for none
- *   [47..58] first 12 bytes of SHA-256 of the file's path below FTP_ROOT (the URL path)
+ *   [47..54] first 8 bytes of SHA-256 of the file's path below FTP_ROOT (the URL path)
+ *   [55..58] random: a file listed twice in the same second gets two links, so a spent
+ *            link is never handed out again
  *   [59..66] first 8 bytes of the file's SHA-256: a replaced file invalidates old links
  *   [67..82] first 16 bytes of HMAC-SHA-256(secret, bytes 0..66)
+ * Format 1 (until 0.1) had no random part and 12 bytes of path digest at [47..58]; such
+ * links still verify until they expire.
  */
 
-const FORMAT = 1
+const FORMAT = 2
+const FORMAT_1 = 1
 const BODY = 67
 const MAC = 16
+const NONCE_BYTES = 4
 export const TOKEN_LENGTH = Math.ceil(((BODY + MAC) * 4) / 3)
+
+/** Random bytes drawn a block at a time: a token needs 4. */
+class NoncePool {
+  private block = Buffer.alloc(0)
+  private offset = 0
+  next (target: Buffer, at: number): void {
+    if (this.offset + NONCE_BYTES > this.block.length) {
+      this.block = randomBytes(4096)
+      this.offset = 0
+    }
+    this.block.copy(target, at, this.offset, this.offset + NONCE_BYTES)
+    this.offset += NONCE_BYTES
+  }
+}
 
 export interface TokenClaims {
   pcid: string
@@ -38,8 +59,15 @@ export type TokenCheck =
   | { ok: false, status: 403 | 410, problem: string }
 
 export class TokenSigner {
-  constructor (private readonly secret: Buffer) {
+  private readonly key: KeyObject
+  /** Bytes 31..66 that do not change between listings: per license id, and per file. */
+  private readonly licenseBytes = new LRUCache<string, Buffer>({ max: 10_000 })
+  private readonly pathDigests = new LRUCache<string, Buffer>({ max: 100_000 })
+  private readonly nonces = new NoncePool()
+
+  constructor (secret: Buffer) {
     if (secret.length < 32) throw new Error('the token secret must be at least 32 bytes')
+    this.key = createSecretKey(secret)
   }
 
   static async load (options: { secret?: string, dataDir: string }): Promise<{ signer: TokenSigner, generated: boolean }> {
@@ -55,15 +83,44 @@ export class TokenSigner {
     }
   }
 
+  /** Every file of every answer gets one, so what does not change between listings is computed once. */
   issue (claims: TokenClaims): string {
-    const body = Buffer.alloc(BODY)
-    body[0] = FORMAT
-    body.writeUInt32BE(Math.floor(claims.expiresAt.getTime() / 1000), 1)
-    body.write(claims.pcid.padEnd(26, ' ').slice(0, 26), 5, 'ascii')
-    if (claims.licenseId !== null) Buffer.from(claims.licenseId.replace(/-/g, ''), 'hex').copy(body, 31)
-    pathDigest(claims.path).copy(body, 47)
-    Buffer.from(claims.sha256.slice(0, 16), 'hex').copy(body, 59)
-    return Buffer.concat([body, this.mac(body)]).toString('base64url')
+    const token = Buffer.allocUnsafe(BODY + MAC)
+    token[0] = FORMAT
+    token.writeUInt32BE(Math.floor(claims.expiresAt.getTime() / 1000), 1)
+    token.write(claims.pcid.padEnd(26, ' ').slice(0, 26), 5, 'ascii')
+    if (claims.licenseId === null) token.fill(0, 31, 47)
+    else this.licenseField(claims.licenseId).copy(token, 31)
+    this.pathDigest(claims.path).copy(token, 47, 0, 8)
+    this.nonces.next(token, 55)
+    token.write(claims.sha256.slice(0, 16), 59, 'hex')
+    this.mac(token.subarray(0, BODY)).copy(token, BODY, 0, MAC)
+    return token.toString('base64url')
+  }
+
+  private licenseField (licenseId: string): Buffer {
+    let field = this.licenseBytes.get(licenseId)
+    if (field === undefined) {
+      field = Buffer.alloc(16)
+      Buffer.from(licenseId.replace(/-/g, ''), 'hex').copy(field)
+      this.licenseBytes.set(licenseId, field)
+    }
+    return field
+  }
+
+  private pathDigest (path: string): Buffer {
+    let digest = this.pathDigests.get(path)
+    if (digest === undefined) {
+      digest = createHash('sha256').update(path, 'utf8').digest()
+      this.pathDigests.set(path, digest)
+    }
+    return digest
+  }
+
+  /** Whether a token's body names this path: 8 bytes of its digest (format 2), 12 (format 1). */
+  private namesPath (body: Buffer, path: string): boolean {
+    const digest = this.pathDigest(path)
+    return body[0] === FORMAT ? body.subarray(47, 55).equals(digest.subarray(0, 8)) : body.subarray(47, 59).equals(digest.subarray(0, 12))
   }
 
   /**
@@ -75,8 +132,8 @@ export class TokenSigner {
     const bytes = Buffer.from(token, 'base64url')
     if (bytes.length !== BODY + MAC) return { ok: false, status: 403, problem: 'malformed token' }
     const body = bytes.subarray(0, BODY)
-    if (!timingSafeEqual(bytes.subarray(BODY), this.mac(body)) || body[0] !== FORMAT) return { ok: false, status: 403, problem: 'invalid token' }
-    if (!body.subarray(47, 59).equals(pathDigest(path))) return { ok: false, status: 403, problem: 'token is for another file' }
+    if (!timingSafeEqual(bytes.subarray(BODY), this.mac(body)) || (body[0] !== FORMAT && body[0] !== FORMAT_1)) return { ok: false, status: 403, problem: 'invalid token' }
+    if (!this.namesPath(body, path)) return { ok: false, status: 403, problem: 'token is for another file' }
     const expiresAt = new Date(body.readUInt32BE(1) * 1000)
     const license = body.subarray(31, 47)
     const claims = {
@@ -94,7 +151,7 @@ export class TokenSigner {
     if (token.length !== TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) return null
     const bytes = Buffer.from(token, 'base64url')
     const body = bytes.subarray(0, BODY)
-    if (bytes.length !== BODY + MAC || !timingSafeEqual(bytes.subarray(BODY), this.mac(body)) || body[0] !== FORMAT) return null
+    if (bytes.length !== BODY + MAC || !timingSafeEqual(bytes.subarray(BODY), this.mac(body)) || (body[0] !== FORMAT && body[0] !== FORMAT_1)) return null
     const license = body.subarray(31, 47)
     return {
       claims: {
@@ -107,17 +164,13 @@ export class TokenSigner {
   }
 
   private mac (body: Buffer): Buffer {
-    return createHmac('sha256', this.secret).update(body).digest().subarray(0, MAC)
+    return createHmac('sha256', this.key).update(body).digest().subarray(0, MAC)
   }
 }
 
 /** What the database stores instead of the token. */
 export function tokenHash (token: string): string {
   return createHash('sha256').update(token).digest('hex')
-}
-
-function pathDigest (path: string): Buffer {
-  return createHash('sha256').update(path, 'utf8').digest().subarray(0, 12)
 }
 
 function formatUuid (hex: string): string {

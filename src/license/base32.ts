@@ -19,15 +19,25 @@ export function symbolValue (char: string): number {
   return code < 128 ? DECODE[code] : -1
 }
 
+/** The values (0..31) of typed input, dashes and spaces dropped, look-alikes mapped. Null when a character is not base32. */
+export function decodeSymbols (input: string): number[] | null {
+  const symbols: number[] = []
+  for (let i = 0; i < input.length; i++) {
+    const code = input.charCodeAt(i)
+    if (code === 0x2d || code === 0x20) continue
+    const value = code < 128 ? DECODE[code] : -1
+    if (value < 0) return null
+    symbols.push(value)
+  }
+  return symbols
+}
+
 /** Normalises typed input: drops dashes and spaces, maps look-alikes, upper-cases. Null when a character is not base32. */
 export function normalize (input: string): string | null {
+  const symbols = decodeSymbols(input)
+  if (symbols === null) return null
   let out = ''
-  for (const char of input) {
-    if (char === '-' || char === ' ') continue
-    const value = symbolValue(char)
-    if (value < 0) return null
-    out += ALPHABET[value]
-  }
+  for (const value of symbols) out += ALPHABET[value]
   return out
 }
 

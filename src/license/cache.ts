@@ -27,6 +27,17 @@ export class LicenseCache {
     this.entries = new LRUCache({ max, ttl: Math.max(1, ttlMs) })
   }
 
+  /** Like lookup, when every key is cached: no query and no promise. Undefined otherwise. */
+  cached (keys: string[], pcid: string): Map<string, LicenseForPcid> | undefined {
+    const found = new Map<string, LicenseForPcid>()
+    for (const key of keys) {
+      const entry = this.entries.get(key)
+      if (entry === undefined) return undefined
+      found.set(key, forPcid(entry, pcid))
+    }
+    return found
+  }
+
   /** The licenses named by these canonical keys, with this PCID's seat situation: at most one query. */
   async lookup (keys: string[], pcid: string): Promise<Map<string, LicenseForPcid>> {
     const entries = new Map<string, Entry>()
@@ -42,8 +53,7 @@ export class LicenseCache {
     for (const key of keys) {
       const entry = entries.get(key)
       if (entry === undefined) continue
-      const { seats, ...facts } = entry
-      found.set(key, { ...facts, bound: seats.has(pcid), used: seats.size })
+      found.set(key, forPcid(entry, pcid))
     }
     return found
   }
@@ -77,5 +87,18 @@ export class LicenseCache {
       this.entries.set(row.key, entry)
       return entry
     })
+  }
+}
+
+function forPcid (entry: Entry, pcid: string): LicenseForPcid {
+  return {
+    id: entry.id,
+    key: entry.key,
+    program: entry.program,
+    status: entry.status,
+    maintenanceEnd: entry.maintenanceEnd,
+    seatLimit: entry.seatLimit,
+    bound: entry.seats.has(pcid),
+    used: entry.seats.size
   }
 }

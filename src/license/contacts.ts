@@ -43,6 +43,11 @@ export class Contacts {
     this.known.delete(pcid)
   }
 
+  /** Whether this PCID is known without asking the database (the common case, and no promise). */
+  isKnown (pcid: string): boolean {
+    return this.known.has(pcid)
+  }
+
   async exists (pcid: string): Promise<boolean> {
     if (this.known.has(pcid)) return true
     const row = await this.prisma.pcid.findUnique({ where: { id: pcid }, select: { id: true } })

@@ -1,4 +1,4 @@
-import { keyIsForProgram, validateKey } from './key.js'
+import { keyIsForProgram, validateKey, type KeyCheck } from './key.js'
 
 /** The `REASON[i]` values of PROTOCOL.md §3 that concern licensing. */
 export const LICENSE_REASONS = [
@@ -40,6 +40,8 @@ export interface EntitlementInput {
    * active license with a seat suffices.
    */
   releasedAt?: Date
+  /** validateKey(serial), when the caller has it already. */
+  check?: KeyCheck
 }
 
 export type Entitlement = { entitled: true, bindSeat: boolean } | { entitled: false, reason: LicenseReason }
@@ -52,7 +54,7 @@ export type Entitlement = { entitled: true, bindSeat: boolean } | { entitled: fa
 export function decideEntitlement (input: EntitlementInput): Entitlement {
   const serial = input.serial?.trim() ?? ''
   if (serial === '') return { entitled: false, reason: 'NO_LICENSE' }
-  const check = validateKey(serial)
+  const check = input.check ?? validateKey(serial)
   if (!check.valid) return { entitled: false, reason: 'KEY_INVALID' }
   if (input.license === undefined) {
     // A well-formed key for another program is a wrong program even if we have no record of it.

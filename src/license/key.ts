@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { ALPHABET, normalize } from './base32.js'
+import { ALPHABET, decodeSymbols } from './base32.js'
 
 /**
  * License keys (the client's SN), format 1. docs/license-key.md specifies this byte by byte.
@@ -37,9 +37,10 @@ export function programTag (program: string): number {
 }
 
 /** CRC-15 over a sequence of 5-bit symbols, most significant bit first, initial value 0. */
-export function crc15 (symbols: readonly number[]): number {
+export function crc15 (symbols: readonly number[], count = symbols.length): number {
   let crc = 0
-  for (const symbol of symbols) {
+  for (let i = 0; i < count; i++) {
+    const symbol = symbols[i]
     for (let bit = 4; bit >= 0; bit--) {
       const inBit = (symbol >> bit) & 1
       const top = (crc >> (CRC_BITS - 1)) & 1
@@ -77,16 +78,18 @@ export function generateKey (program: string, random: Uint8Array = randomBytes(1
  */
 export function validateKey (input: string): KeyCheck {
   if (input.length > 64) return { valid: false, problem: 'FORMAT' }
-  const compact = normalize(input)
-  if (compact?.length !== KEY_LENGTH) return { valid: false, problem: 'FORMAT' }
-  const symbols = [...compact].map((char) => ALPHABET.indexOf(char))
-  const crc = crc15(symbols.slice(0, PAYLOAD_SYMBOLS))
+  // Every poll of a licensed install checks its key: this stays free of intermediate strings.
+  const symbols = decodeSymbols(input)
+  if (symbols?.length !== KEY_LENGTH) return { valid: false, problem: 'FORMAT' }
+  const crc = crc15(symbols, PAYLOAD_SYMBOLS)
   const stored = (symbols[22] << 10) | (symbols[23] << 5) | symbols[24]
   if (crc !== stored) return { valid: false, problem: 'CHECK' }
   if (symbols[0] !== KEY_FORMAT_VERSION) return { valid: false, problem: 'VERSION' }
+  let key = ''
+  for (let i = 0; i < KEY_LENGTH; i++) key += (i > 0 && i % GROUP === 0 ? '-' : '') + ALPHABET[symbols[i]]
   return {
     valid: true,
-    key: formatKey(compact),
+    key,
     formatVersion: symbols[0],
     programTag: (symbols[1] << 10) | (symbols[2] << 5) | symbols[3]
   }

@@ -84,12 +84,18 @@ export class LicenseSigner {
    * daily poll then costs no signature), else a new one.
    */
   async issue (claims: LicenseClaims, now = new Date()): Promise<string> {
-    const key = `${claims.prog}\u0000${claims.sub}\u0000${claims.pcid}\u0000${claims.ver}\u0000${claims.mnt ?? ''}`
-    const cached = this.issued.get(key)
-    if (cached !== undefined && now.getTime() - cached.at >= 0 && now.getTime() - cached.at < REUSE_MS) return cached.token
+    const reused = this.reused(claims, now)
+    if (reused !== undefined) return reused
     const token = await this.sign(claims, now)
-    this.issued.set(key, { token, at: now.getTime() })
+    this.issued.set(issuedKey(claims), { token, at: now.getTime() })
     return token
+  }
+
+  /** The string issue() would hand out again, without a promise; undefined when it would sign. */
+  reused (claims: LicenseClaims, now = new Date()): string | undefined {
+    const cached = this.issued.get(issuedKey(claims))
+    if (cached !== undefined && now.getTime() - cached.at >= 0 && now.getTime() - cached.at < REUSE_MS) return cached.token
+    return undefined
   }
 
   async sign (claims: LicenseClaims, now = new Date()): Promise<string> {
@@ -102,6 +108,10 @@ export class LicenseSigner {
       .setExpirationTime(iat + this.ttlSeconds)
       .sign(this.keys[0].privateKey)
   }
+}
+
+function issuedKey (claims: LicenseClaims): string {
+  return `${claims.prog}\u0000${claims.sub}\u0000${claims.pcid}\u0000${claims.ver}\u0000${claims.mnt ?? ''}`
 }
 
 async function newPrivateJwk (): Promise<JWK> {

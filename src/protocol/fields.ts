@@ -18,17 +18,29 @@ export function scalar (fields: Fields, name: string): string | undefined {
 export function array (fields: Fields, name: string, maxIndex: number): Array<string | undefined> {
   const result: Array<string | undefined> = []
   const prefix = `${name}[`
-  for (const [key, raw] of Object.entries(fields)) {
-    if (raw === undefined || !key.startsWith(prefix) || !key.endsWith(']')) continue
+  // Each poll reads three arrays from its fields: a plain loop, no entries array, no regex.
+  for (const key in fields) {
+    const raw = fields[key]
+    if (raw === undefined || key.charCodeAt(key.length - 1) !== 0x5d || !key.startsWith(prefix)) continue
     const inner = key.slice(prefix.length, -1)
-    const values = Array.isArray(raw) ? raw : [raw]
     if (inner === '') {
-      for (const value of values) result.push(value)
-    } else if (/^\d{1,6}$/.test(inner)) {
+      if (Array.isArray(raw)) for (const value of raw) result.push(value)
+      else result.push(raw)
+    } else if (isIndex(inner)) {
       const index = Number(inner)
       if (index > maxIndex) throw new RangeError(`${name}[${inner}] is beyond the limit`)
-      result[index] = values[values.length - 1]
+      result[index] = Array.isArray(raw) ? raw[raw.length - 1] : raw
     }
   }
   return Array.from(result)
+}
+
+/** One to six decimal digits. */
+function isIndex (text: string): boolean {
+  if (text.length > 6) return false
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x30 || code > 0x39) return false
+  }
+  return true
 }

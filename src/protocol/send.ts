@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify'
+import { logsInfo } from '../log-level.js'
 
 /**
  * Sends a protocol body (already encoded bytes) in one write. Node writes a Buffer body
@@ -14,6 +15,6 @@ export function sendBytes (reply: FastifyReply, status: number, contentType: str
   headers['content-length'] = body.length
   reply.raw.writeHead(status, headers)
   reply.raw.end(body.toString('latin1'), 'latin1')
-  reply.log.info({ res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed')
+  if (logsInfo(reply.log)) reply.log.info({ res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed')
   return reply
 }

@@ -23,10 +23,19 @@ export function parseCharset (cs: string): Charset | null {
 }
 
 export function contentType (charset: Charset): string {
-  return `text/plain; charset=${charset}`
+  return CONTENT_TYPES[charset]
+}
+
+const CONTENT_TYPES: Record<Charset, string> = {
+  'windows-1253': 'text/plain; charset=windows-1253',
+  'utf-8': 'text/plain; charset=utf-8',
+  cp437: 'text/plain; charset=cp437'
 }
 
 export type Line = readonly [key: string, value: string | number]
+
+const LINE_BREAK = /[\r\n]/
+const LINE_BREAKS = /[\r\n]+/g
 
 /**
  * Encodes `KEY=value` lines, CRLF-terminated. Values never carry a line break: one would
@@ -35,7 +44,8 @@ export type Line = readonly [key: string, value: string | number]
 export function encodeLines (lines: Iterable<Line>, charset: Charset): Buffer {
   let text = ''
   for (const [key, value] of lines) {
-    text += `${key}=${String(value).replace(/[\r\n]+/g, ' ')}\r\n`
+    const string = String(value)
+    text += key + '=' + (LINE_BREAK.test(string) ? string.replace(LINE_BREAKS, ' ') : string) + '\r\n'
   }
   return encodeText(text, charset)
 }
@@ -47,6 +57,9 @@ export function encodeError (code: string, description: string, charset: Charset
 }
 
 export function encodeText (text: string, charset: Charset): Buffer {
+  // ASCII is the same bytes in all three: most answers are, and skip the table lookups.
+  // (Only ASCII characters take one UTF-8 byte each.)
+  if (Buffer.byteLength(text, 'utf8') === text.length) return Buffer.from(text, 'latin1')
   if (charset === 'utf-8') return Buffer.from(text, 'utf8')
   return iconv.encode(text, charset === 'cp437' ? 'cp437' : 'win1253')
 }

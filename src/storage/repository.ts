@@ -109,7 +109,7 @@ export class Repository {
     if (index === undefined) return { part: undefined, serial: undefined, install: [] }
     return {
       part: bestMatchingPart(index.updates.parts, version),
-      serial: serial === undefined || serial === '' ? undefined : index.updates.serials.get(normalizeSerial(serial)),
+      serial: serial === undefined || serial === '' || index.updates.serials.size === 0 ? undefined : index.updates.serials.get(normalizeSerial(serial)),
       install: index.updates.install
     }
   }

@@ -5,7 +5,7 @@ import type { Contacts } from '../license/contacts.js'
 import { decideEntitlement, type LicenseReason, type SeatState } from '../license/entitlement.js'
 import type { LicenseCache } from '../license/cache.js'
 import type { LicenseForPcid } from '../license/licenses.js'
-import { validateKey } from '../license/key.js'
+import { validateKey, type KeyCheck } from '../license/key.js'
 import { bindSeat } from '../license/seats.js'
 import type { LicenseSigner } from '../license/signing.js'
 import type { Repository } from '../storage/repository.js'
@@ -61,20 +61,29 @@ export interface QueryDeps {
 
 const PROGRAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
+/** A program of the request with its serial trimmed and checked (once: it is needed twice). */
+interface CheckedQuery extends ProgramQuery {
+  serial: string | undefined
+  check: KeyCheck | undefined
+}
+
 export async function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuery[]): Promise<ProgramAnswer[]> {
   const now = deps.now ?? new Date()
-  const keys = [...new Set(queries.flatMap((q) => {
-    const check = q.serial === undefined || q.serial.trim() === '' ? undefined : validateKey(q.serial)
-    return check?.valid === true ? [check.key] : []
-  }))]
+  const checked: CheckedQuery[] = queries.map((query) => {
+    const serial = query.serial?.trim()
+    return serial === undefined || serial === ''
+      ? { program: query.program, version: query.version, serial: undefined, check: undefined }
+      : { program: query.program, version: query.version, serial, check: validateKey(serial) }
+  })
+  const keys = [...new Set(checked.flatMap((q) => q.check?.valid === true ? [q.check.key] : []))]
   // Only when some program names a well-formed serial: an unlicensed poll reads nothing.
-  const licenses = keys.length > 0 ? await deps.licenses.lookup(keys, pcid) : new Map<string, LicenseForPcid>()
+  const licenses = keys.length === 0 ? new Map<string, LicenseForPcid>() : deps.licenses.cached(keys, pcid) ?? await deps.licenses.lookup(keys, pcid)
   const answers: ProgramAnswer[] = []
-  for (const query of queries) answers.push(await answerOne(deps, pcid, query, licenses, now))
+  for (const query of checked) answers.push(await answerOne(deps, pcid, query, licenses, now))
   return answers
 }
 
-async function answerOne (deps: QueryDeps, pcid: string, query: ProgramQuery, licenses: Map<string, LicenseForPcid>, now: Date): Promise<ProgramAnswer> {
+async function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, licenses: Map<string, LicenseForPcid>, now: Date): Promise<ProgramAnswer> {
   const program = query.program?.trim() ?? ''
   const answer: ProgramAnswer = { program, ok: '', license: '', kind: 'none', reason: undefined, files: [], run: [] }
   if (!PROGRAM_NAME.test(program) || !programExists(deps.repository, deps.catalog, program)) {
@@ -88,14 +97,13 @@ async function answerOne (deps: QueryDeps, pcid: string, query: ProgramQuery, li
     answer.reason = 'BAD_VERSION'
     return answer
   }
-  const serial = query.serial?.trim() === '' ? undefined : query.serial?.trim()
-  const check = serial === undefined ? undefined : validateKey(serial)
+  const { serial, check } = query
   const license = check?.valid === true ? licenses.get(check.key) : undefined
   deps.contacts.record({ pcid, program, version: current.join('.'), serial: check?.valid === true ? check.key : serial?.slice(0, 64) ?? null })
   const seat: SeatState = license === undefined ? 'free' : license.bound ? 'bound' : license.used < license.seatLimit ? 'free' : 'full'
 
   const newer = release !== undefined && compareVersions(release.folder.version, current) > 0
-  let decision = decideEntitlement({ serial, program, license, seat, releasedAt: newer ? release.releasedAt : undefined })
+  let decision = decideEntitlement({ serial, program, license, seat, releasedAt: newer ? release.releasedAt : undefined, check })
   if (decision.entitled && decision.bindSeat && license !== undefined) {
     const bound = await bindSeat(deps.prisma, license.id, pcid)
     if (bound === 'bound' || bound === 'already') deps.licenses.seatTaken(license.key, pcid)
@@ -126,17 +134,24 @@ async function answerOne (deps: QueryDeps, pcid: string, query: ProgramQuery, li
     return answer
   }
   const version = newer ? release.folder.name : current.join('.')
-  answer.license = await deps.signer.issue({
-    prog: program,
-    sub: license.key,
-    pcid,
-    ver: version,
-    mnt: license.maintenanceEnd?.toISOString() ?? null
-  }, now)
+  const claims = { prog: program, sub: license.key, pcid, ver: version, mnt: license.maintenanceEnd?.toISOString() ?? null }
+  answer.license = deps.signer.reused(claims, now) ?? await deps.signer.issue(claims, now)
   const expiresAt = new Date(now.getTime() + deps.linkTtlMs)
   answer.files = files.map((file) => ({
     file,
-    url: `${deps.baseUrl}/ftp/${file.path.split('/').map(encodeURIComponent).join('/')}?t=${deps.tokens.issue({ pcid, licenseId: license.id, path: file.path, sha256: file.sha256, expiresAt })}`
+    url: `${deps.baseUrl}/ftp/${urlPath(file)}?t=${deps.tokens.issue({ pcid, licenseId: license.id, path: file.path, sha256: file.sha256, expiresAt })}`
   }))
   return answer
+}
+
+const urlPaths = new WeakMap<RepoFile, string>()
+
+/** A listed file's path as it appears in its link, percent-encoded; the same for every listing of it. */
+function urlPath (file: RepoFile): string {
+  let path = urlPaths.get(file)
+  if (path === undefined) {
+    path = file.path.split('/').map(encodeURIComponent).join('/')
+    urlPaths.set(file, path)
+  }
+  return path
 }

@@ -17,6 +17,14 @@ t.test('cs=utf8 gives UTF-8, and the content type names the charset', async (t) 
   t.same(encodeLines([['A', 'Ω']], 'utf-8'), Buffer.from('A=Ω\r\n'))
 })
 
+t.test('plain ASCII takes the short way; anything else goes through the charset', async (t) => {
+  t.same(encodeLines([['A', 'plain ~ ASCII']], 'windows-1253'), Buffer.from('A=plain ~ ASCII\r\n'))
+  // Characters whose low byte is ASCII must not pass for ASCII: Ł is U+0141, not 'A'.
+  t.same(encodeLines([['A', 'Ł']], 'windows-1253'), Buffer.from('A=?\r\n'), 'no windows-1253 byte: a question mark')
+  t.same(encodeLines([['A', 'Ł']], 'utf-8'), Buffer.from('A=Ł\r\n'))
+  t.same(encodeLines([['A', 'é']], 'cp437'), Buffer.from([0x41, 0x3d, 0x82, 0x0d, 0x0a]))
+})
+
 t.test('a value cannot forge extra lines', async (t) => {
   t.equal(encodeLines([['A', 'x\r\nOK[0]=9.9']], 'utf-8').toString(), 'A=x OK[0]=9.9\r\n')
 })
@@ -31,6 +39,8 @@ t.test('PHP-style arrays', async (t) => {
   t.same(array({ 'prog[1]': 'b', 'prog[0]': 'a' }, 'prog', 31), ['a', 'b'])
   t.same(array({ 'serial[0]': 'x', 'serial[2]': 'z' }, 'serial', 31), ['x', undefined, 'z'])
   t.same(array({ prog: 'a', 'progx[]': 'b' }, 'prog', 31), [], 'only prog[...] keys count')
+  t.same(array({ 'prog[1x]': 'a', 'prog[-1]': 'b', 'prog[1234567]': 'c', 'prog[': 'd' }, 'prog', 31), [], 'indexes are 1 to 6 digits')
+  t.same(array({ 'prog[]': 'a', 'prog[2]': 'c' }, 'prog', 31), ['a', undefined, 'c'], 'appends and indexes mix as in PHP')
   t.throws(() => array({ 'prog[99]': 'a' }, 'prog', 31), RangeError)
   t.equal(scalar({ f: ['a', 'b'] }, 'f'), 'b', 'the last value wins, as in PHP')
   t.equal(scalar({}, 'f'), undefined)

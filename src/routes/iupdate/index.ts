@@ -46,19 +46,22 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     limits: { fileSize: config.MESSAGE_MAX_ATTACHMENT_BYTES, files: config.MESSAGE_MAX_ATTACHMENTS, fields: 50, fieldSize: 256 * 1024, parts: config.MESSAGE_MAX_ATTACHMENTS + 50 }
   })
 
-  fastify.addHook('onRequest', async (request) => {
+  // Every poll of every installed PC passes here: hooks are callback-style (no promise per request).
+  fastify.addHook('onRequest', (request, _reply, done) => {
     if (request.url.length > config.MAX_QUERY_BYTES) {
-      throw new ProtocolError('URI_TOO_LONG', `The request line is longer than ${config.MAX_QUERY_BYTES} bytes.`)
+      done(new ProtocolError('URI_TOO_LONG', `The request line is longer than ${config.MAX_QUERY_BYTES} bytes.`))
+      return
     }
+    done()
   })
 
   const rateLimit = { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS }
 
   async function handle (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const fields: Fields = {
-      ...(request.query as Fields),
-      ...(typeof request.body === 'object' && request.body !== null ? request.body as Fields : {})
-    }
+    const body = request.body
+    const fields: Fields = typeof body === 'object' && body !== null
+      ? { ...(request.query as Fields), ...body as Fields }
+      : request.query as Fields
     const charset = charsetFromQuery(scalar(fields, 'cs'))
     const name = scalar(fields, 'f')
     if (name === undefined || name === '') throw new ProtocolError('BAD_REQUEST', 'Missing f: the function to call (getpcid, qrymaxver, ...).')

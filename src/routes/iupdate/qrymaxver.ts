@@ -1,4 +1,5 @@
 import { ProtocolError } from '../../errors.js'
+import { logsInfo } from '../../log-level.js'
 import { isPcidSyntax } from '../../license/pcid.js'
 import { array, scalar } from '../../protocol/fields.js'
 import { qrymaxverLines } from '../../protocol/qrymaxver.js'
@@ -20,7 +21,7 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
   }
   if (programs.length > MAX_PROGRAMS) throw new ProtocolError('TOO_MANY_PROGRAMS', `At most ${MAX_PROGRAMS} programs per request.`)
   if (programs.length === 0) throw new ProtocolError('BAD_REQUEST', 'No programs: send prog[]=<name>&version[]=<version>&serial[]=<serial>.')
-  if (!isPcidSyntax(pcid) || !(await app.contacts.exists(pcid))) {
+  if (!isPcidSyntax(pcid) || !(app.contacts.isKnown(pcid) || await app.contacts.exists(pcid))) {
     throw new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
   }
   const queries: ProgramQuery[] = programs.map((program, i) => ({ program, version: versions[i], serial: serials[i] }))
@@ -35,6 +36,7 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
     baseUrl: publicBase(request, app.config.PUBLIC_URL),
     linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000
   }, pcid, queries)
-  request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
+  // The summary is built only when it will be written: polls are the bulk of all requests.
+  if (logsInfo(request.log)) request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
   return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
 }

@@ -69,6 +69,36 @@ t.test('a full download, then the link is spent', async (t) => {
   t.equal((await again.text()).split('\r\n')[0], 'ERROR=GONE')
 })
 
+t.test('a link listed again in the same second is a new link: a spent one is never handed out again', async (t) => {
+  const world = await buildWorld(t)
+  const pcid = await world.pcid()
+  const query = `prog[]=ishop&version[]=2.6.5.1&serial[]=${encodeURIComponent(world.keys.entitled)}&pcid=${pcid}`
+  const first = (await world.query(query)).map.get('URL[0][2]') ?? ''
+  t.equal((await fetch(first).then(async (res) => { await res.arrayBuffer(); return res })).status, 200)
+  await waitForRecord(world, (row) => row.completed)
+  const second = (await world.query(query)).map.get('URL[0][2]') ?? ''
+  t.not(second, first, 'another token')
+  const res = await fetch(second)
+  t.equal(res.status, 200, 'which downloads')
+  t.equal(sha(Buffer.from(await res.arrayBuffer())), sha(world.setup))
+})
+
+t.test('tokens of the earlier format still verify', async (t) => {
+  // Format 1 (until 0.1): no nonce, 12 bytes of path digest. Links handed out before an upgrade keep working.
+  const signer = new TokenSigner(Buffer.from(TOKEN_SECRET))
+  const body = Buffer.alloc(67)
+  body[0] = 1
+  body.writeUInt32BE(Math.floor(Date.now() / 1000) + 3600, 1)
+  body.write('A'.repeat(26), 5, 'ascii')
+  createHash('sha256').update('ishop/2.7.0.0/setup.exe').digest().copy(body, 47, 0, 12)
+  Buffer.from('ab'.repeat(8), 'hex').copy(body, 59)
+  const { createHmac } = await import('node:crypto')
+  const token = Buffer.concat([body, createHmac('sha256', Buffer.from(TOKEN_SECRET)).update(body).digest().subarray(0, 16)]).toString('base64url')
+  const check = signer.verify(token, 'ishop/2.7.0.0/setup.exe')
+  t.match(check, { ok: true, claims: { pcid: 'A'.repeat(26), licenseId: null, contentTag: 'ab'.repeat(8) } })
+  t.match(signer.verify(token, 'ishop/2.7.0.0/other.exe'), { ok: false, status: 403 }, 'still bound to its file')
+})
+
 t.test('interrupted, then resumed with Range on a second instance', async (t) => {
   const world = await buildWorld(t)
   const second = await buildTestApp(t, { FTP_ROOT: world.root, REPO_SETTLE_MS: '0', TOKEN_SECRET }, { databaseUrl: world.databaseUrl })
