@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyServerOptions, RawServerDefault } from 'fa
 import rateLimit from '@fastify/rate-limit'
 import type { Config } from './config.js'
 import configPlugin from './plugins/config.js'
-import errorsPlugin from './plugins/errors.js'
+import errorsPlugin, { answerFrameworkError } from './plugins/errors.js'
 import prismaPlugin from './db/prisma.js'
 import repositoryPlugin from './plugins/repository.js'
 import signerPlugin from './plugins/signer.js'
@@ -87,6 +87,7 @@ export function serverOptions (config: Config): FastifyServerOptions<RawServerDe
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     trustProxy: config.TRUST_PROXY,
+    frameworkErrors: answerFrameworkError,
     return503OnClosing: true,
     forceCloseConnections: 'idle'
   }

@@ -64,3 +64,15 @@ t.test('an unexpected failure is a 500 with no details', async (t) => {
   t.equal(missing.statusCode, 404)
   t.match(missing.json(), { title: 'NOT_FOUND', status: 404 })
 })
+
+t.test('a path that is not valid percent-encoding: 400 in the surface\'s format, the URL not echoed', async (t) => {
+  const { app } = await buildTestApp(t)
+  const protocol = await app.inject({ url: '/myweb/%E0%A4%A?f=getpcid&t=SECRETTOKEN' })
+  t.equal(protocol.statusCode, 400)
+  t.equal(protocol.body.split('\r\n')[0], 'ERROR=BAD_REQUEST')
+  t.notMatch(protocol.body, 'SECRETTOKEN')
+  const api = await app.inject({ url: '/api/v1/programs/%E0%A4%A' })
+  t.equal(api.statusCode, 400)
+  t.equal(api.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.match(api.json(), { title: 'BAD_REQUEST', status: 400 })
+})

@@ -49,6 +49,15 @@ export default fp(async function errorsPlugin (fastify) {
   })
 }, { name: 'errors', dependencies: ['config'] })
 
+/**
+ * Fastify's own errors before a route is found (a path that is not valid percent-encoding),
+ * given as serverOptions.frameworkErrors: answered like any other bad request, in the
+ * surface's format, without echoing the URL (it may carry a download token).
+ */
+export function answerFrameworkError (_error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(request, reply, new ProtocolError('BAD_REQUEST', 'The request path is not valid percent-encoding.'))
+}
+
 export function isProtocolSurface (request: FastifyRequest): boolean {
   return request.url.startsWith('/myweb/') || request.url.startsWith('/ftp/')
 }

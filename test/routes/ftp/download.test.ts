@@ -197,7 +197,10 @@ t.test('path traversal never reaches a file outside ftp/', async (t) => {
   for (const attempt of attempts) {
     const res = await raw(world.base, `${attempt}?t=${token}`)
     t.ok([400, 403, 404, 410].includes(res.status), `${attempt}: ${res.status}`)
-    t.notMatch(res.body.toString(), /root:|"name": "iupdate-server"|MZ/, 'no file content')
+    t.notMatch(res.body.toString(), /root:|"name": "iupdate-server"/, 'no file content')
+    t.not(res.body.subarray(0, 2).toString(), 'MZ', 'no executable')
+    t.equal(res.body.toString().split('\r\n')[0].slice(0, 6), 'ERROR=', 'answered in the protocol format')
+    t.notMatch(res.body.toString(), token, 'the token is not echoed')
   }
   // A request line that no client library would send.
   const line = await new Promise<string>((resolve) => {
