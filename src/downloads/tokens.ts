@@ -19,7 +19,7 @@ import { join } from 'node:path'
  *            link is never handed out again
  *   [59..66] first 8 bytes of the file's SHA-256: a replaced file invalidates old links
  *   [67..82] first 16 bytes of HMAC-SHA-256(secret, bytes 0..66)
- * Format 1 (until 0.1) had no random part and 12 bytes of path digest at [47..58]; such
+ * Format 1 (the first builds) had no random part and 12 bytes of path digest at [47..58]; such
  * links still verify until they expire.
  */
 

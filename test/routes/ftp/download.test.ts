@@ -84,7 +84,7 @@ t.test('a link listed again in the same second is a new link: a spent one is nev
 })
 
 t.test('tokens of the earlier format still verify', async (t) => {
-  // Format 1 (until 0.1): no nonce, 12 bytes of path digest. Links handed out before an upgrade keep working.
+  // Format 1 (the first builds): no nonce, 12 bytes of path digest. Links handed out before an upgrade keep working.
   const signer = new TokenSigner(Buffer.from(TOKEN_SECRET))
   const body = Buffer.alloc(67)
   body[0] = 1
