@@ -15,7 +15,10 @@ for (const [alias, digit] of [['O', 0], ['o', 0], ['I', 1], ['i', 1], ['L', 1], 
 
 /** The value (0..31) of one character, or -1 when it is not a base32 character. */
 export function symbolValue (char: string): number {
-  const code = char.charCodeAt(0)
+  return codeValue(char.charCodeAt(0))
+}
+
+function codeValue (code: number): number {
   return code < 128 ? DECODE[code] : -1
 }
 
@@ -25,7 +28,7 @@ export function decodeSymbols (input: string): number[] | null {
   for (let i = 0; i < input.length; i++) {
     const code = input.charCodeAt(i)
     if (code === 0x2d || code === 0x20) continue
-    const value = code < 128 ? DECODE[code] : -1
+    const value = codeValue(code)
     if (value < 0) return null
     symbols.push(value)
   }
