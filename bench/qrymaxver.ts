@@ -7,7 +7,8 @@
  * Needs the build (npm run bench:qrymaxver builds) and nginx (apt-get install nginx-light) for
  * the download comparison. DATABASE_URL: a server where it may create a database; unset, an
  * embedded Postgres is started. BENCH_SECONDS (5) per case and round, BENCH_ROUNDS (3),
- * BENCH_BIG_MIB (1024), BENCH_DOWNLOADS (5), BENCH_CLIENTS (200), BENCH_PROFILE (see lib.ts).
+ * BENCH_BIG_MIB (1024), BENCH_DOWNLOADS (5), BENCH_CLIENTS (200), BENCH_CALIBRATION_US (10,20),
+ * BENCH_PROFILE (see lib.ts).
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -25,6 +26,8 @@ const DOWNLOADS = Number(process.env.BENCH_DOWNLOADS ?? 5)
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200)
 const MID_MIB = 32
+/** Busy work per request of the calibration rows, in microseconds (BENCH_CALIBRATION_US, comma-separated; empty for none). */
+const CALIBRATION_US = (process.env.BENCH_CALIBRATION_US ?? '10,20').split(',').filter((x) => x.trim() !== '').map(Number)
 
 const work = await mkdtemp(join(tmpdir(), 'iupdate-bench-'))
 await chmod(work, 0o755)
@@ -99,6 +102,11 @@ try {
     ['qrymaxver, nothing new (no serial)', `${base}/myweb/iupdate.php?f=qrymaxver&prog[]=bench&version[]=2.0.0&pcid=${pcid}`],
     ['qrymaxver, 5 files listed', q('bench', '1.0.0', keys.bench)]
   ]
+  // Calibration: the reference route after a fixed amount of busy work. On a machine whose
+  // load generator shares the cores, each microsecond a request costs weighs more than its
+  // share (the generator sleeps between answers and is woken for each), so these rows tell
+  // what a ratio means in microseconds of work on this machine, in this run.
+  for (const us of CALIBRATION_US) cases.push([`empty route + ${us} µs of busy work`, `http://127.0.0.1:${refPort}/busy?us=${us}`])
   const emptyUrl = `http://127.0.0.1:${refPort}/empty`
   console.log(`\nrequests (${ROUNDS} rounds of ${SECONDS} s per case, 50 connections, loopback, 2 cores shared by server, database and load generator)`)
   for (const url of [emptyUrl, ...cases.map(([, url]) => url)]) await load(url, { seconds: 1 })
@@ -141,6 +149,10 @@ try {
     await waitForOk(`http://127.0.0.1:${nginxPort}/bench/1.0.0/file0.dll`)
     nginxUrl = `http://127.0.0.1:${nginxPort}/dl/2.0/big.bin`
   }
+  // One download of each first, not counted: the first download of a run pays for compiling
+  // the client's and the server's code paths, and ours would always be the one to pay.
+  await fetchAll(await linkFor('dl'))
+  if (nginxUrl !== undefined) await fetchAll(nginxUrl)
   const ours: number[] = []
   const theirs: number[] = []
   for (let i = 0; i < DOWNLOADS; i++) {
@@ -149,7 +161,7 @@ try {
     ours.push(r.mibps)
     if (nginxUrl !== undefined) theirs.push((await fetchAll(nginxUrl)).mibps)
   }
-  console.log(`\ndownload of ${BIG_MIB} MiB (${DOWNLOADS} times each, alternating; the ratio is the median of the pairs' ratios)`)
+  console.log(`\ndownload of ${BIG_MIB} MiB (${DOWNLOADS} times each after one not counted, alternating; the ratio is the median of the pairs' ratios)`)
   console.log(`  iupdate-server                      ${median(ours).toFixed(0).padStart(6)} MiB/s median   (${ours.map((x) => x.toFixed(0)).join(', ')})`)
   if (nginxUrl === undefined) {
     console.log('  nginx                               not installed (apt-get install nginx-light): no ratio')

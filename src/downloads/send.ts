@@ -35,6 +35,9 @@ const SMALL_CHUNK = 256 * 1024
 const LARGE_CHUNK_DOWNLOADS = 8
 let active = 0
 
+/** A chunk read from the file: its bytes, at the start of a buffer of CHUNK bytes that is reused. */
+interface Chunk { buffer: Buffer, bytes: Buffer }
+
 export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Promise<SendResult> {
   const multipart = plan.ranges.length > 1
   const boundary = multipart ? randomBytes(12).toString('hex') : ''
@@ -58,14 +61,19 @@ export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Prom
   res.once('close', () => { connection.closed = true })
   const file = await open(plan.path, 'r')
   active++
-  const CHUNK = active <= LARGE_CHUNK_DOWNLOADS ? LARGE_CHUNK : SMALL_CHUNK
+  // Never larger than the largest range: a few bytes asked for get a buffer of a few bytes.
+  const CHUNK = Math.min(active <= LARGE_CHUNK_DOWNLOADS ? LARGE_CHUNK : SMALL_CHUNK, Math.max(...plan.ranges.map((r) => r.end - r.start + 1)))
   // One read ahead: the next chunk is read from disk while the socket takes the current one.
-  let ahead: Promise<Buffer> | undefined
-  const read = async (position: number, length: number): Promise<Buffer> => {
-    const buffer = Buffer.allocUnsafe(length)
+  // The chunks' buffers are reused once the socket is done with them (their write callback):
+  // a new buffer per chunk would have the garbage collector run ever more often, the more
+  // so the larger the heap of a busy server.
+  let ahead: Promise<Chunk> | undefined
+  const free: Buffer[] = []
+  const read = async (position: number, length: number): Promise<Chunk> => {
+    const buffer = free.pop() ?? Buffer.allocUnsafe(CHUNK)
     const { bytesRead } = await file.read(buffer, 0, length, position)
     if (bytesRead === 0) throw new Error('file shrank while being sent')
-    return bytesRead === length ? buffer : buffer.subarray(0, bytesRead)
+    return { buffer, bytes: buffer.subarray(0, bytesRead) }
   }
   try {
     for (let i = 0; i < plan.ranges.length && !connection.closed; i++) {
@@ -75,15 +83,19 @@ export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Prom
       let next = read(position, Math.min(CHUNK, end - position + 1))
       ahead = next
       while (position <= end && !connection.closed) {
-        const chunk = await next
+        const { buffer, bytes } = await next
         ahead = undefined
-        position += chunk.length
+        position += bytes.length
         if (position <= end) {
           next = read(position, Math.min(CHUNK, end - position + 1))
           ahead = next
         }
         const entry = sent[i]
-        if (!(await write(res, chunk, () => { entry.bytes += chunk.length }))) break
+        const written = (ok: boolean): void => {
+          if (ok) entry.bytes += bytes.length
+          free.push(buffer)
+        }
+        if (!(await write(res, bytes, written))) break
       }
     }
     if (!connection.closed && multipart) await write(res, tail)
@@ -99,15 +111,21 @@ export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Prom
   return { sent, finished: res.writableFinished }
 }
 
-/** Writes with backpressure; false when the connection is gone. */
-async function write (res: ServerResponse, chunk: Buffer, onFlushed?: () => void): Promise<boolean> {
-  if (res.destroyed) return false
-  const flushedEarly = res.write(chunk, (err) => { if (err == null) onFlushed?.() })
+/**
+ * Writes with backpressure; false when the connection is gone. `done` is called once the
+ * socket no longer needs the chunk: ok when it was handed to the operating system.
+ */
+async function write (res: ServerResponse, chunk: Buffer, done?: (ok: boolean) => void): Promise<boolean> {
+  if (res.destroyed) {
+    done?.(false)
+    return false
+  }
+  const flushedEarly = res.write(chunk, (err) => { done?.(err == null) })
   if (flushedEarly) return !res.destroyed
   return await new Promise<boolean>((resolve) => {
-    const done = (ok: boolean): void => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok) }
-    const onDrain = (): void => done(true)
-    const onClose = (): void => done(false)
+    const settle = (ok: boolean): void => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok) }
+    const onDrain = (): void => settle(true)
+    const onClose = (): void => settle(false)
     res.once('drain', onDrain)
     res.once('close', onClose)
   })

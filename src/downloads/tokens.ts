@@ -64,6 +64,7 @@ export class TokenSigner {
   private readonly licenseBytes = new LRUCache<string, Buffer>({ max: 10_000 })
   private readonly pathDigests = new LRUCache<string, Buffer>({ max: 100_000 })
   private readonly nonces = new NoncePool()
+  private lastHead: { expiry: number, pcid: string, licenseId: string | null, bytes: Buffer } | undefined
 
   constructor (secret: Buffer) {
     if (secret.length < 32) throw new Error('the token secret must be at least 32 bytes')
@@ -83,19 +84,33 @@ export class TokenSigner {
     }
   }
 
-  /** Every file of every answer gets one, so what does not change between listings is computed once. */
+  /**
+   * Every file of every answer gets one, so what does not change between listings is computed
+   * once: the bytes naming the PCID, license and expiry are shared by the files of an answer,
+   * and each file's path digest is cached.
+   */
   issue (claims: TokenClaims): string {
     const token = Buffer.allocUnsafe(BODY + MAC)
-    token[0] = FORMAT
-    token.writeUInt32BE(Math.floor(claims.expiresAt.getTime() / 1000), 1)
-    token.write(claims.pcid.padEnd(26, ' ').slice(0, 26), 5, 'ascii')
-    if (claims.licenseId === null) token.fill(0, 31, 47)
-    else this.licenseField(claims.licenseId).copy(token, 31)
+    this.head(claims).copy(token, 0)
     this.pathDigest(claims.path).copy(token, 47, 0, 8)
     this.nonces.next(token, 55)
-    token.write(claims.sha256.slice(0, 16), 59, 'hex')
+    token.write(claims.sha256, 59, 8, 'hex')
     this.mac(token.subarray(0, BODY)).copy(token, BODY, 0, MAC)
     return token.toString('base64url')
+  }
+
+  /** Bytes 0..46 (format, expiry, PCID, license) for these claims: the last ones are kept, as the files of one answer share them. */
+  private head (claims: TokenClaims): Buffer {
+    const expiry = Math.floor(claims.expiresAt.getTime() / 1000)
+    const last = this.lastHead
+    if (last !== undefined && last.expiry === expiry && last.pcid === claims.pcid && last.licenseId === claims.licenseId) return last.bytes
+    const bytes = Buffer.alloc(47)
+    bytes[0] = FORMAT
+    bytes.writeUInt32BE(expiry, 1)
+    bytes.write(claims.pcid.padEnd(26, ' ').slice(0, 26), 5, 'ascii')
+    if (claims.licenseId !== null) this.licenseField(claims.licenseId).copy(bytes, 31)
+    this.lastHead = { expiry, pcid: claims.pcid, licenseId: claims.licenseId, bytes }
+    return bytes
   }
 
   private licenseField (licenseId: string): Buffer {

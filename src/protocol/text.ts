@@ -34,18 +34,19 @@ const CONTENT_TYPES: Record<Charset, string> = {
 
 export type Line = readonly [key: string, value: string | number]
 
-const LINE_BREAK = /[\r\n]/
 const LINE_BREAKS = /[\r\n]+/g
 
 /**
  * Encodes `KEY=value` lines, CRLF-terminated. Values never carry a line break: one would
  * let data forge extra keys, so CR and LF are replaced by spaces here, once, for every caller.
+ * (Every answer to every poll passes here: `includes` finds a line break faster than a regex.)
  */
-export function encodeLines (lines: Iterable<Line>, charset: Charset): Buffer {
+export function encodeLines (lines: readonly Line[], charset: Charset): Buffer {
   let text = ''
-  for (const [key, value] of lines) {
-    const string = String(value)
-    text += key + '=' + (LINE_BREAK.test(string) ? string.replace(LINE_BREAKS, ' ') : string) + '\r\n'
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]
+    const string = typeof line[1] === 'string' ? line[1] : String(line[1])
+    text += line[0] + '=' + (string.includes('\n') || string.includes('\r') ? string.replace(LINE_BREAKS, ' ') : string) + '\r\n'
   }
   return encodeText(text, charset)
 }

@@ -27,6 +27,7 @@ t.test('plain ASCII takes the short way; anything else goes through the charset'
 
 t.test('a value cannot forge extra lines', async (t) => {
   t.equal(encodeLines([['A', 'x\r\nOK[0]=9.9']], 'utf-8').toString(), 'A=x OK[0]=9.9\r\n')
+  t.equal(encodeLines([['A', 'x\nB=1'], ['C', 'y\rD=2'], ['E', 3], ['F', 'Ω\n\nG=4']], 'windows-1253').toString('latin1'), 'A=x B=1\r\nC=y D=2\r\nE=3\r\nF=\xd9 G=4\r\n', 'a lone LF or CR too, in any charset')
 })
 
 t.test('errors: ERROR= first, then description lines', async (t) => {

@@ -17,4 +17,4 @@ export interface IupdateContext {
  * One `f=` function: returns the KEY=value lines of a success, or throws a ProtocolError.
  * A function that answers otherwise (an HTML page) sends the reply itself and returns null.
  */
-export type IupdateFunction = (context: IupdateContext) => Promise<Iterable<Line> | null>
+export type IupdateFunction = (context: IupdateContext) => Promise<readonly Line[] | null>
