@@ -62,7 +62,7 @@ export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Prom
   const file = await open(plan.path, 'r')
   active++
   // Never larger than the largest range: a few bytes asked for get a buffer of a few bytes.
-  const CHUNK = Math.min(active <= LARGE_CHUNK_DOWNLOADS ? LARGE_CHUNK : SMALL_CHUNK, Math.max(...plan.ranges.map((r) => r.end - r.start + 1)))
+  const CHUNK = Math.min(active <= LARGE_CHUNK_DOWNLOADS ? LARGE_CHUNK : SMALL_CHUNK, Math.max(1, ...plan.ranges.map((r) => r.end - r.start + 1)))
   // One read ahead: the next chunk is read from disk while the socket takes the current one.
   // The chunks' buffers are reused once the socket is done with them (their write callback):
   // a new buffer per chunk would have the garbage collector run ever more often, the more
@@ -79,6 +79,7 @@ export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Prom
     for (let i = 0; i < plan.ranges.length && !connection.closed; i++) {
       if (multipart && !(await write(res, partHeads[i]))) break
       const { start, end } = plan.ranges[i]
+      if (start > end) continue // an empty file: nothing to read
       let position = start
       let next = read(position, Math.min(CHUNK, end - position + 1))
       ahead = next

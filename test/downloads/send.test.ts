@@ -74,6 +74,20 @@ t.test('a slow reader gets every byte right while the chunks\' buffers are reuse
   })
   t.same(multi.results[0].sent.map((s) => s.bytes), ranges.map((r) => r.end - r.start + 1))
 
+  // An empty file: headers, no body, nothing read.
+  const empty = join(dir, 'empty.bin')
+  await writeFile(empty, '')
+  const none = createServer((_req, res) => {
+    sendFileRanges(res, { path: empty, size: 0, status: 200, ranges: [{ start: 0, end: -1 }], headers: {}, contentType: 'application/octet-stream' })
+      .then((result) => { t.same(result, { sent: [{ range: { start: 0, end: -1 }, bytes: 0 }], finished: true }) }, (err: unknown) => { res.destroy(err as Error) })
+  })
+  await new Promise<void>((resolve) => none.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { none.closeAllConnections(); none.close() })
+  const nothing = await slowBody((none.address() as AddressInfo).port)
+  t.equal(nothing.res.statusCode, 200)
+  t.equal(nothing.res.headers['content-length'], '0')
+  t.equal(nothing.body.length, 0)
+
   // A few bytes: a buffer of a few bytes.
   const small = await serve(t, file, () => [{ start: 10, end: 19 }])
   const tiny = await slowBody(small.port)
