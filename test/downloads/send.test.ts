@@ -11,12 +11,12 @@ import { sendFileRanges, type SendResult } from '../../src/downloads/send.js'
 // Several read chunks (1 MiB each), and not a multiple of one.
 const SIZE = 5 * 1024 * 1024 + 12_345
 
-/** A server answering each request with sendFileRanges over `file`, with the ranges the test gives. */
-async function serve (t: Test, file: string, ranges: () => ByteRange[]): Promise<{ port: number, results: SendResult[] }> {
+/** A server answering each request with sendFileRanges over `file` (of `size` bytes), with the ranges the test gives. */
+async function serve (t: Test, file: string, ranges: () => ByteRange[], size = SIZE): Promise<{ port: number, results: SendResult[] }> {
   const results: SendResult[] = []
   const server = createServer((_req, res) => {
     const plan = ranges()
-    sendFileRanges(res, { path: file, size: SIZE, status: plan.length === 1 && plan[0].start === 0 && plan[0].end === SIZE - 1 ? 200 : 206, ranges: plan, headers: {}, contentType: 'application/octet-stream' })
+    sendFileRanges(res, { path: file, size, status: plan.length === 1 && plan[0].start === 0 && plan[0].end === size - 1 ? 200 : 206, ranges: plan, headers: {}, contentType: 'application/octet-stream' })
       .then((result) => { results.push(result) }, (err: unknown) => { res.destroy(err as Error) })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -77,16 +77,12 @@ t.test('a slow reader gets every byte right while the chunks\' buffers are reuse
   // An empty file: headers, no body, nothing read.
   const empty = join(dir, 'empty.bin')
   await writeFile(empty, '')
-  const none = createServer((_req, res) => {
-    sendFileRanges(res, { path: empty, size: 0, status: 200, ranges: [{ start: 0, end: -1 }], headers: {}, contentType: 'application/octet-stream' })
-      .then((result) => { t.same(result, { sent: [{ range: { start: 0, end: -1 }, bytes: 0 }], finished: true }) }, (err: unknown) => { res.destroy(err as Error) })
-  })
-  await new Promise<void>((resolve) => none.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { none.closeAllConnections(); none.close() })
-  const nothing = await slowBody((none.address() as AddressInfo).port)
+  const none = await serve(t, empty, () => [{ start: 0, end: -1 }], 0)
+  const nothing = await slowBody(none.port)
   t.equal(nothing.res.statusCode, 200)
   t.equal(nothing.res.headers['content-length'], '0')
   t.equal(nothing.body.length, 0)
+  t.same(none.results, [{ sent: [{ range: { start: 0, end: -1 }, bytes: 0 }], finished: true }])
 
   // A few bytes: a buffer of a few bytes.
   const small = await serve(t, file, () => [{ start: 10, end: 19 }])
