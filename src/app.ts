@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyServerOptions, RawServerDefault } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import type { Config } from './config.js'
+import { requestLogger } from './deferred-logger.js'
 import configPlugin from './plugins/config.js'
 import errorsPlugin, { answerFrameworkError } from './plugins/errors.js'
 import prismaPlugin from './db/prisma.js'
@@ -36,6 +37,9 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(servicesPlugin)
   await fastify.register(rateLimit, {
     global: false,
+    // Only the answer that refuses a request says what the limit is (with Retry-After): update
+    // agents never read x-ratelimit-* on a normal answer, and every poll would carry them.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, context) =>
       new ProtocolError('RATE_LIMITED', `Too many requests; at most ${context.max} per ${context.after}. Try again later.`)
   })
@@ -80,6 +84,7 @@ export function serverOptions (config: Config): FastifyServerOptions<RawServerDe
         }
       }
     },
+    childLoggerFactory: requestLogger,
     // genReqId reads X-Request-Id itself: Fastify would take any value given.
     requestIdHeader: false,
     genReqId: (req) => {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import app, { redactUrl, serverOptions } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { buildTestApp } from './helpers/app.js'
@@ -27,23 +27,42 @@ t.test('download tokens never reach the logs', async (t) => {
   t.equal(redactUrl('/myweb/iupdate.php?f=getpcid'), '/myweb/iupdate.php?f=getpcid')
 })
 
-t.test('request ids: honoured from a proxy when sane, else generated; logs redact secrets', async (t) => {
+/** The app on the server options of src/server.ts at LOG_LEVEL `level`, its log lines kept; `extend` adds routes first. */
+async function loggedApp (t: Test, level: string, extend: (f: FastifyInstance) => void = () => {}): Promise<{ instance: FastifyInstance, logged: () => string }> {
   const { databaseUrl } = await buildTestApp(t)
   let logged = ''
   const stream = new Writable({ write (chunk, _enc, cb) { logged += chunk.toString(); cb() } })
-  const config = { ...loadConfig({ LOG_LEVEL: 'info' }), DATABASE_URL: databaseUrl }
+  const config = { ...loadConfig({ LOG_LEVEL: level }), DATABASE_URL: databaseUrl }
   const options = serverOptions(config)
   const instance = Fastify({ ...options, logger: { ...(options.logger as object), stream } })
+  extend(instance)
   await instance.register(fp(app), { config })
   t.teardown(async () => { await instance.close() })
+  return { instance, logged: () => logged }
+}
+
+t.test('request ids: honoured from a proxy when sane, else generated; logs redact secrets', async (t) => {
+  const { instance, logged: log } = await loggedApp(t, 'info')
   const given = await instance.inject({ url: '/healthz?t=SECRETTOKEN', headers: { 'x-request-id': 'abc-123', authorization: 'Bearer SECRETBEARER' } })
   t.equal(given.headers['x-request-id'], undefined)
   const bad = await instance.inject({ url: '/healthz', headers: { 'x-request-id': 'no spaces allowed' } })
   t.equal(bad.statusCode, 200)
+  const logged = log()
   const lines = logged.trim().split('\n').map((line) => JSON.parse(line))
   t.ok(lines.some((line) => line.reqId === 'abc-123'), 'the proxy id is used')
   t.ok(lines.some((line) => /^[0-9a-f-]{36}$/.test(line.reqId)), 'a bad id is replaced by a UUID')
   t.notMatch(logged, /SECRETTOKEN|SECRETBEARER/)
+})
+
+t.test('at LOG_LEVEL=warn, a request that goes well writes nothing, a failure is logged with its request id', async (t) => {
+  const { instance, logged } = await loggedApp(t, 'warn', (f) => f.get('/boom', async () => { throw new Error('broken on purpose') }))
+  t.equal((await instance.inject({ url: '/healthz' })).statusCode, 200)
+  t.equal((await instance.inject({ url: '/myweb/iupdate.php?f=getpcid' })).statusCode, 200)
+  t.equal(logged(), '', 'nothing for answers that went well')
+  t.equal((await instance.inject({ url: '/boom?t=SECRETTOKEN', headers: { 'x-request-id': 'boom-1' } })).statusCode, 500)
+  const lines = logged().trim().split('\n').map((line) => JSON.parse(line))
+  t.match(lines, [{ level: 50, reqId: 'boom-1', err: { message: 'broken on purpose' } }])
+  t.notMatch(logged(), /SECRETTOKEN/)
 })
 
 t.test('an unexpected failure is a 500 with no details', async (t) => {

@@ -85,17 +85,32 @@ export function validateKey (input: string): KeyCheck {
   const stored = (symbols[22] << 10) | (symbols[23] << 5) | symbols[24]
   if (crc !== stored) return { valid: false, problem: 'CHECK' }
   if (symbols[0] !== KEY_FORMAT_VERSION) return { valid: false, problem: 'VERSION' }
-  let key = ''
-  for (let i = 0; i < KEY_LENGTH; i++) key += (i > 0 && i % GROUP === 0 ? '-' : '') + ALPHABET[symbols[i]]
   return {
     valid: true,
-    key,
+    // Keys are nearly always sent as printed: then the input is the canonical form already.
+    key: isCanonical(input, symbols) ? input : canonicalKey(symbols),
     formatVersion: symbols[0],
     programTag: (symbols[1] << 10) | (symbols[2] << 5) | symbols[3]
   }
 }
 
 /** Whether a valid key carries the tag of `program`. */
+/** Whether `input` is exactly the canonical form of `symbols`: upper case, no look-alikes, dashes every five. */
+function isCanonical (input: string, symbols: readonly number[]): boolean {
+  if (input.length !== KEY_LENGTH + KEY_LENGTH / GROUP - 1) return false
+  for (let i = 0, at = 0; i < KEY_LENGTH; i++, at++) {
+    if (i > 0 && i % GROUP === 0 && input.charCodeAt(at++) !== 0x2d) return false
+    if (input.charCodeAt(at) !== ALPHABET.charCodeAt(symbols[i])) return false
+  }
+  return true
+}
+
+function canonicalKey (symbols: readonly number[]): string {
+  let key = ''
+  for (let i = 0; i < KEY_LENGTH; i++) key += (i > 0 && i % GROUP === 0 ? '-' : '') + ALPHABET[symbols[i]]
+  return key
+}
+
 export function keyIsForProgram (check: KeyCheck, program: string): boolean {
   return check.valid && check.programTag === programTag(program)
 }

@@ -75,7 +75,9 @@ export async function answerQuery (deps: QueryDeps, pcid: string, queries: Progr
       ? { program: query.program, version: query.version, serial: undefined, check: undefined }
       : { program: query.program, version: query.version, serial, check: validateKey(serial) }
   })
-  const keys = [...new Set(checked.flatMap((q) => q.check?.valid === true ? [q.check.key] : []))]
+  // A plain loop: flatMap and a Set cost more than the rest of a one-program poll's bookkeeping.
+  const keys: string[] = []
+  for (const { check } of checked) if (check?.valid === true && !keys.includes(check.key)) keys.push(check.key)
   // Only when some program names a well-formed serial: an unlicensed poll reads nothing.
   const licenses = keys.length === 0 ? new Map<string, LicenseForPcid>() : deps.licenses.cached(keys, pcid) ?? await deps.licenses.lookup(keys, pcid)
   const answers: ProgramAnswer[] = []
@@ -92,14 +94,16 @@ async function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, li
   }
   const release = latestRelease(deps.repository, deps.catalog, program)
   answer.ok = release?.folder.name ?? ''
-  const current = parseVersion(query.version?.trim() ?? '')
+  // A parsed version has no leading zeros or empty parts, so its text is already canonical.
+  const versionText = query.version?.trim() ?? ''
+  const current = parseVersion(versionText)
   if (current === null) {
     answer.reason = 'BAD_VERSION'
     return answer
   }
   const { serial, check } = query
   const license = check?.valid === true ? licenses.get(check.key) : undefined
-  deps.contacts.record({ pcid, program, version: current.join('.'), serial: check?.valid === true ? check.key : serial?.slice(0, 64) ?? null })
+  deps.contacts.record({ pcid, program, version: versionText, serial: check?.valid === true ? check.key : serial?.slice(0, 64) ?? null })
   const seat: SeatState = license === undefined ? 'free' : license.bound ? 'bound' : license.used < license.seatLimit ? 'free' : 'full'
 
   const newer = release !== undefined && compareVersions(release.folder.version, current) > 0
@@ -133,7 +137,7 @@ async function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, li
     answer.reason = decision.entitled ? 'LICENSE_UNKNOWN' : decision.reason
     return answer
   }
-  const version = newer ? release.folder.name : current.join('.')
+  const version = newer ? release.folder.name : versionText
   const claims = { prog: program, sub: license.key, pcid, ver: version, mnt: license.maintenanceEnd?.toISOString() ?? null }
   answer.license = deps.signer.reused(claims, now) ?? await deps.signer.issue(claims, now)
   const expiresAt = new Date(now.getTime() + deps.linkTtlMs)

@@ -26,7 +26,11 @@ t.test('test vectors (docs/license-key.md)', async (t) => {
 
 t.test('typing is forgiven: case, dashes, spaces, O for 0, I and L for 1', async (t) => {
   const key = '1ND10-00G40-R40M3-0E209-18520'
-  for (const typed of ['1nd10-00g40-r40m3-0e209-18520', '1ND1000G40R40M30E20918520', ' 1ND10 00G40 R40M3 0E209 18520 ', 'IND1O-OOG4O-R4OM3-OE2O9-L852O']) {
+  const printed = validateKey(key)
+  t.equal(printed.valid ? printed.key : undefined, key, 'the printed form is its own canonical form')
+  for (const typed of ['1nd10-00g40-r40m3-0e209-18520', '1ND1000G40R40M30E20918520', ' 1ND10 00G40 R40M3 0E209 18520 ', 'IND1O-OOG4O-R4OM3-OE2O9-L852O',
+    // As long as the printed form, but not it: the canonical key is still what comes back.
+    '1ND10 00G40 R40M3 0E209 18520', '1ND1-000G40-R40M3-0E209-18520', '1ND10-00G40-R40M3-0E209-1852O', '1ND10-00G40-R40M3-0E209-1852o']) {
     t.match(validateKey(typed), { valid: true, key }, typed)
   }
   for (const bad of ['', '1ND10', '1ND10-00G40-R40M3-0E209-18520-0', '1ND10-00G40-R40M3-0E209-1852U', '1ND10-00G40-R40M3-0E209-1852*', 'x'.repeat(100)]) {

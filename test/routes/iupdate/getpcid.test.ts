@@ -74,11 +74,18 @@ t.test('an error in the client charset: windows-1253 Greek text survives', async
 
 t.test('abuse limits: rate limit per address, query and body sizes', async (t) => {
   const { app } = await buildTestApp(t, { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000', MAX_QUERY_BYTES: '200', MAX_FORM_BYTES: '100' })
-  for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/myweb/iupdate.php?f=getpcid' })).statusCode, 200)
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({ url: '/myweb/iupdate.php?f=getpcid' })
+    t.equal(res.statusCode, 200)
+    t.notOk(Object.keys(res.headers).some((name) => name.startsWith('x-ratelimit-')), 'an answer within the limit does not carry it')
+  }
   const limited = await app.inject({ url: '/myweb/iupdate.php?f=getpcid' })
   t.equal(limited.statusCode, 429)
   t.equal(limited.body.split('\r\n')[0], 'ERROR=RATE_LIMITED')
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After given')
+  t.equal(limited.headers['x-ratelimit-limit'], '3', 'the refusal says the limit')
+  t.equal(limited.headers['x-ratelimit-remaining'], '0')
+  t.ok(Number(limited.headers['x-ratelimit-reset']) > 0)
   const other = await app.inject({ url: '/myweb/iupdate.php?f=getpcid', remoteAddress: '10.9.9.9' })
   t.equal(other.statusCode, 200, 'another address has its own budget')
 
