@@ -69,7 +69,7 @@ export function generateKey (program: string, random: Uint8Array = randomBytes(1
   for (let i = 0; i < RANDOM_SYMBOLS; i++) symbols.push(Number((bits >> BigInt(91 - 5 * i)) & 31n))
   const crc = crc15(symbols)
   symbols.push((crc >> 10) & 31, (crc >> 5) & 31, crc & 31)
-  return formatKey(symbols.map((s) => ALPHABET[s]).join(''))
+  return canonicalKey(symbols)
 }
 
 /**
@@ -94,7 +94,6 @@ export function validateKey (input: string): KeyCheck {
   }
 }
 
-/** Whether a valid key carries the tag of `program`. */
 /** Whether `input` is exactly the canonical form of `symbols`: upper case, no look-alikes, dashes every five. */
 function isCanonical (input: string, symbols: readonly number[]): boolean {
   if (input.length !== KEY_LENGTH + KEY_LENGTH / GROUP - 1) return false
@@ -106,11 +105,10 @@ function isCanonical (input: string, symbols: readonly number[]): boolean {
 }
 
 function canonicalKey (symbols: readonly number[]): string {
-  let key = ''
-  for (let i = 0; i < KEY_LENGTH; i++) key += (i > 0 && i % GROUP === 0 ? '-' : '') + ALPHABET[symbols[i]]
-  return key
+  return formatKey(symbols.map((symbol) => ALPHABET[symbol]).join(''))
 }
 
+/** Whether a valid key carries the tag of `program`. */
 export function keyIsForProgram (check: KeyCheck, program: string): boolean {
   return check.valid && check.programTag === programTag(program)
 }
