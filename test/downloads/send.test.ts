@@ -24,6 +24,12 @@ async function serve (t: Test, file: string, ranges: () => ByteRange[], size = S
   return { port: (server.address() as AddressInfo).port, results }
 }
 
+/** The server's results once `count` requests have finished there: the client can see a response's end first. */
+async function settled (served: { results: SendResult[] }, count = 1): Promise<SendResult[]> {
+  while (served.results.length < count) await new Promise((resolve) => setTimeout(resolve, 5))
+  return served.results
+}
+
 /** Reads a response slowly: pauses after every piece, so the server's socket is often full. */
 async function slowBody (port: number): Promise<{ res: IncomingMessage, body: Buffer }> {
   return await new Promise((resolve, reject) => {
@@ -58,7 +64,7 @@ t.test('a slow reader gets every byte right while the chunks\' buffers are reuse
     t.equal(body.length, SIZE)
     t.equal(sha(body), sha(content), 'the same bytes')
   }
-  t.same(whole.results.map((r) => [r.finished, r.sent[0].bytes]), [[true, SIZE], [true, SIZE]], 'all bytes counted as sent')
+  t.same((await settled(whole, 2)).map((r) => [r.finished, r.sent[0].bytes]), [[true, SIZE], [true, SIZE]], 'all bytes counted as sent')
 
   // Two ranges, each spanning several chunks and ending mid-chunk.
   const ranges = [{ start: 100, end: 1_500_000 }, { start: 2_000_000, end: SIZE - 7 }]
@@ -72,7 +78,7 @@ t.test('a slow reader gets every byte right while the chunks\' buffers are reuse
     const data = Buffer.from(part.slice(part.indexOf('\r\n\r\n') + 4).replace(/\r\n$/, ''), 'latin1')
     t.equal(sha(data), sha(content.subarray(ranges[i].start, ranges[i].end + 1)), `range ${i}`)
   })
-  t.same(multi.results[0].sent.map((s) => s.bytes), ranges.map((r) => r.end - r.start + 1))
+  t.same((await settled(multi))[0].sent.map((s) => s.bytes), ranges.map((r) => r.end - r.start + 1))
 
   // An empty file: headers, no body, nothing read.
   const empty = join(dir, 'empty.bin')
@@ -82,7 +88,7 @@ t.test('a slow reader gets every byte right while the chunks\' buffers are reuse
   t.equal(nothing.res.statusCode, 200)
   t.equal(nothing.res.headers['content-length'], '0')
   t.equal(nothing.body.length, 0)
-  t.same(none.results, [{ sent: [{ range: { start: 0, end: -1 }, bytes: 0 }], finished: true }])
+  t.same(await settled(none), [{ sent: [{ range: { start: 0, end: -1 }, bytes: 0 }], finished: true }])
 
   // A few bytes: a buffer of a few bytes.
   const small = await serve(t, file, () => [{ start: 10, end: 19 }])
