@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyServerOptions, RawServerDefault } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import type { Config } from './config.js'
-import { requestLogger } from './deferred-logger.js'
+import { RequestLogController, requestLogger } from './deferred-logger.js'
+import { requestIdGenerator } from './request-id.js'
 import configPlugin from './plugins/config.js'
 import errorsPlugin, { answerFrameworkError } from './plugins/errors.js'
 import prismaPlugin from './db/prisma.js'
@@ -61,7 +61,6 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(adminRoutes)
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
 // Download tokens travel in the query string (?t=): never log them.
 const SECRET_QUERY = /([?&](?:t|token)=)[^&]*/gi
 
@@ -85,12 +84,10 @@ export function serverOptions (config: Config): FastifyServerOptions<RawServerDe
       }
     },
     childLoggerFactory: requestLogger,
+    logController: new RequestLogController(),
     // genReqId reads X-Request-Id itself: Fastify would take any value given.
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    genReqId: requestIdGenerator(),
     trustProxy: config.TRUST_PROXY,
     frameworkErrors: answerFrameworkError,
     return503OnClosing: true,

@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify'
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Bindings, ChildLoggerOptions } from 'pino'
 import pino from 'pino'
 import { logsInfo } from './log-level.js'
@@ -58,4 +58,20 @@ export class DeferredChildLogger implements FastifyBaseLogger {
 export function requestLogger (logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   if (logsInfo(logger) || options.level !== undefined || options.serializers !== undefined) return logger.child(bindings, options)
   return new DeferredChildLogger(logger, bindings)
+}
+
+/**
+ * Fastify's own per-request lines, `incoming request` and `request completed`, are info lines,
+ * and Fastify builds their arguments (reading the clock for the response time) before the
+ * logger drops them. Above info this skips them before that work; a request that ends in an
+ * error is still logged, at error level, as by Fastify's own controller.
+ */
+export class RequestLogController extends LogController {
+  override incomingRequest (request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (logsInfo(request.log)) super.incomingRequest(request, reply, metadata)
+  }
+
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (error != null || logsInfo(reply.log)) super.requestCompleted(error, request, reply, metadata)
+  }
 }

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import pino from 'pino'
 import t from 'tap'
-import { DeferredChildLogger, requestLogger } from '../src/deferred-logger.js'
+import { DeferredChildLogger, RequestLogController, requestLogger } from '../src/deferred-logger.js'
 
 /** A pino logger at `level` writing into `lines`, with a count of the children made from it. */
 function root (level: string): { log: FastifyBaseLogger, lines: Array<Record<string, unknown>>, children: () => number } {
@@ -68,4 +68,26 @@ t.test('at info and below, or with a route\'s own level or serializers: pino\'s 
   const { log } = root('warn')
   t.notOk(requestLogger(log, { reqId: 'b' }, { level: 'debug' }) instanceof DeferredChildLogger, 'route level')
   t.notOk(requestLogger(log, { reqId: 'c' }, { serializers: { x: (v: unknown) => v } }) instanceof DeferredChildLogger, 'route serializers')
+})
+
+t.test('Fastify\'s request lines: written at info, skipped above it, errors written at every level', async (t) => {
+  const controller = new RequestLogController()
+  const exchange = (log: FastifyBaseLogger): { request: FastifyRequest, reply: FastifyReply } => {
+    const request = { log, id: 'r-9' } as unknown as FastifyRequest
+    return { request, reply: { log, request, statusCode: 200, elapsedTime: 1.5 } as unknown as FastifyReply }
+  }
+  const info = root('info')
+  const atInfo = exchange(requestLogger(info.log, { reqId: 'r-9' }, {}))
+  controller.incomingRequest(atInfo.request, atInfo.reply)
+  controller.requestCompleted(null, atInfo.request, atInfo.reply)
+  t.match(info.lines, [{ level: 30, reqId: 'r-9', msg: 'incoming request' }, { level: 30, reqId: 'r-9', responseTime: 1.5, msg: 'request completed' }])
+
+  const warn = root('warn')
+  const atWarn = exchange(requestLogger(warn.log, { reqId: 'r-10' }, {}))
+  controller.incomingRequest(atWarn.request, atWarn.reply)
+  controller.requestCompleted(undefined, atWarn.request, atWarn.reply)
+  t.same(warn.lines, [], 'nothing for a request that went well')
+  t.equal(warn.children(), 0, 'and no child logger built for it')
+  controller.requestCompleted(new Error('socket reset'), atWarn.request, atWarn.reply)
+  t.match(warn.lines, [{ level: 50, reqId: 'r-10', err: { message: 'socket reset' }, msg: 'request errored' }])
 })
