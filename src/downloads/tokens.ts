@@ -1,36 +1,56 @@
-import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { AesCmac, BLOCK } from './cmac.js'
 
 /**
- * Download link tokens (PROTOCOL.md §7). A token is self-contained and signed with a
- * server secret (HMAC-SHA-256), so listing files writes nothing: the database learns of a
+ * Download link tokens (PROTOCOL.md §7). A token is self-contained and signed with a key
+ * derived from the server secret, so listing files writes nothing: the database learns of a
  * token when it first fetches bytes, and stores only its SHA-256. A copy of the database
  * therefore gives no working link, and any instance sharing the secret can verify a token.
  *
- * Layout (83 bytes, base64url: 111 characters), format 2:
- *   [0]      format 2
- *   [1..4]   expiry, Unix seconds, big-endian
- *   [5..30]  PCID (26 ASCII characters)
- *   [31..46] license id (UUID bytes), or zeros for none
- *   [47..54] first 8 bytes of SHA-256 of the file's path below FTP_ROOT (the URL path)
- *   [55..58] random: a file listed twice in the same second gets two links, so a spent
- *            link is never handed out again
- *   [59..66] first 8 bytes of the file's SHA-256: a replaced file invalidates old links
- *   [67..82] first 16 bytes of HMAC-SHA-256(secret, bytes 0..66)
- * Format 1 (the first builds) had no random part and 12 bytes of path digest at [47..58]; such
- * links still verify until they expire.
+ * Layout, format 3 (86 bytes, base64url: 115 characters):
+ *   [0]       format 3
+ *   [1..4]    expiry, Unix seconds, big-endian
+ *   [5..30]   PCID (26 ASCII characters)
+ *   [31..46]  license id (UUID bytes), or zeros for none
+ *   [47..53]  random, drawn once per answer: a file listed twice (even in the same second)
+ *             gets two links, so a spent link is never handed out again
+ *   [54..61]  first 8 bytes of SHA-256 of the file's path below FTP_ROOT (the URL path)
+ *   [62..69]  first 8 bytes of the file's SHA-256: a replaced file invalidates old links
+ *   [70..85]  AES-CMAC (cmac.ts) of bytes 0..53, ten zero bytes and bytes 54..69: five
+ *             blocks, under an AES-128 key derived from the secret with HKDF-SHA-256
+ * Bytes 0..53 are the same for every link of an answer and, with the zeros, fill the first
+ * four blocks: they are chained once per answer, and the last blocks of all its links are
+ * encrypted in one call. (54 bytes are also whole base64 groups: their text is shared too.)
+ *
+ * Formats 1 and 2 (the earlier builds: HMAC-SHA-256, 83 bytes, 111 characters) still verify
+ * until their links expire:
+ *   [0] format, [1..4] expiry, [5..30] PCID, [31..46] license id, then format 2: [47..54]
+ *   path digest, [55..58] random, [59..66] content tag; format 1: [47..58] path digest,
+ *   [59..66] content tag; [67..82] first 16 bytes of HMAC-SHA-256(secret, bytes 0..66).
  */
 
-const FORMAT = 2
-const FORMAT_1 = 1
-const BODY = 67
-const MAC = 16
-const NONCE_BYTES = 4
-export const TOKEN_LENGTH = Math.ceil(((BODY + MAC) * 4) / 3)
+const FORMAT = 3
+const SHARED = 54
+const NONCE_AT = 47
+const NONCE_BYTES = SHARED - NONCE_AT
+/** The shared bytes and the zeros that pad them to whole blocks. */
+const SHARED_BLOCKS = 4 * BLOCK
+const FILE_AT = SHARED
+const TAG_AT = SHARED + BLOCK
+const LENGTH = TAG_AT + BLOCK
+export const TOKEN_LENGTH = Math.ceil((LENGTH * 4) / 3)
 
-/** Random bytes drawn a block at a time: a token needs 4. */
+const LEGACY_BODY = 67
+const LEGACY_MAC = 16
+const LEGACY_LENGTH = Math.ceil(((LEGACY_BODY + LEGACY_MAC) * 4) / 3)
+
+const TOKEN_TEXT = /^[A-Za-z0-9_-]+$/
+const CMAC_KEY_INFO = 'iupdate-server download links, format 3'
+
+/** Random bytes drawn a block at a time: an answer needs 7. */
 class NoncePool {
   private block = Buffer.alloc(0)
   private offset = 0
@@ -44,31 +64,41 @@ class NoncePool {
   }
 }
 
-export interface TokenClaims {
+/** Who may download, until when: what the links of one answer share. */
+export interface LinkGrant {
   pcid: string
   licenseId: string | null
-  /** Path below FTP_ROOT, forward slashes (RepoFile.path). */
-  path: string
-  /** The file's SHA-256, hex. */
-  sha256: string
   expiresAt: Date
 }
 
+/** A file to link: its path below FTP_ROOT (RepoFile.path, forward slashes) and SHA-256 (hex). */
+export interface LinkedFile {
+  path: string
+  sha256: string
+}
+
+export interface TokenClaims extends LinkGrant {
+  /** The first 16 hex digits of the file's SHA-256 when the link was issued. */
+  contentTag: string
+}
+
 export type TokenCheck =
-  | { ok: true, claims: Omit<TokenClaims, 'path' | 'sha256'> & { contentTag: string }, hash: string }
+  | { ok: true, claims: TokenClaims, hash: string }
   | { ok: false, status: 403 | 410, problem: string }
 
 export class TokenSigner {
-  private readonly key: KeyObject
-  /** Bytes 31..66 that do not change between listings: per license id, and per file. */
+  private readonly cmac: AesCmac
+  private readonly hmacKey: KeyObject
   private readonly licenseBytes = new LRUCache<string, Buffer>({ max: 10_000 })
+  /** Per path: the file's own block (path digest and content tag), kept while its content is the same. */
+  private readonly fileBlocks = new LRUCache<string, { sha256: string, block: Buffer }>({ max: 100_000 })
   private readonly pathDigests = new LRUCache<string, Buffer>({ max: 100_000 })
   private readonly nonces = new NoncePool()
-  private lastHead: { expiry: number, pcid: string, licenseId: string | null, bytes: Buffer } | undefined
 
   constructor (secret: Buffer) {
     if (secret.length < 32) throw new Error('the token secret must be at least 32 bytes')
-    this.key = createSecretKey(secret)
+    this.cmac = new AesCmac(Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), CMAC_KEY_INFO, BLOCK)))
+    this.hmacKey = createSecretKey(secret)
   }
 
   static async load (options: { secret?: string, dataDir: string }): Promise<{ signer: TokenSigner, generated: boolean }> {
@@ -84,33 +114,67 @@ export class TokenSigner {
     }
   }
 
-  /**
-   * Every file of every answer gets one, so what does not change between listings is computed
-   * once: the bytes naming the PCID, license and expiry are shared by the files of an answer,
-   * and each file's path digest is cached.
-   */
-  issue (claims: TokenClaims): string {
-    const token = Buffer.allocUnsafe(BODY + MAC)
-    this.head(claims).copy(token, 0)
-    this.pathDigest(claims.path).copy(token, 47, 0, 8)
-    this.nonces.next(token, 55)
-    token.write(claims.sha256, 59, 8, 'hex')
-    this.mac(token.subarray(0, BODY)).copy(token, BODY, 0, MAC)
-    return token.toString('base64url')
+  /** The tokens of one answer's links, one per file, in order. */
+  issue (grant: LinkGrant, files: readonly LinkedFile[]): string[] {
+    if (files.length === 0) return []
+    const shared = Buffer.alloc(SHARED_BLOCKS)
+    shared[0] = FORMAT
+    shared.writeUInt32BE(Math.floor(grant.expiresAt.getTime() / 1000), 1)
+    shared.write(grant.pcid.padEnd(26, ' ').slice(0, 26), 5, 'ascii')
+    if (grant.licenseId !== null) this.licenseField(grant.licenseId).copy(shared, 31)
+    this.nonces.next(shared, NONCE_AT)
+    const sharedText = shared.toString('base64url', 0, SHARED)
+    // Each link's own part: its file block, then its MAC.
+    const own = Buffer.allocUnsafe(files.length * 2 * BLOCK)
+    const lastBlocks = Buffer.allocUnsafe(files.length * BLOCK)
+    for (let i = 0; i < files.length; i++) {
+      const block = this.fileBlock(files[i])
+      block.copy(own, i * 2 * BLOCK)
+      block.copy(lastBlocks, i * BLOCK)
+    }
+    const macs = this.cmac.finish(this.cmac.chain(shared), lastBlocks)
+    const tokens: string[] = []
+    for (let i = 0; i < files.length; i++) {
+      macs.copy(own, i * 2 * BLOCK + BLOCK, i * BLOCK, (i + 1) * BLOCK)
+      tokens.push(sharedText + own.toString('base64url', i * 2 * BLOCK, (i + 1) * 2 * BLOCK))
+    }
+    return tokens
   }
 
-  /** Bytes 0..46 (format, expiry, PCID, license) for these claims: the last ones are kept, as the files of one answer share them. */
-  private head (claims: TokenClaims): Buffer {
-    const expiry = Math.floor(claims.expiresAt.getTime() / 1000)
-    const last = this.lastHead
-    if (last !== undefined && last.expiry === expiry && last.pcid === claims.pcid && last.licenseId === claims.licenseId) return last.bytes
-    const bytes = Buffer.alloc(47)
-    bytes[0] = FORMAT
-    bytes.writeUInt32BE(expiry, 1)
-    bytes.write(claims.pcid.padEnd(26, ' ').slice(0, 26), 5, 'ascii')
-    if (claims.licenseId !== null) this.licenseField(claims.licenseId).copy(bytes, 31)
-    this.lastHead = { expiry, pcid: claims.pcid, licenseId: claims.licenseId, bytes }
-    return bytes
+  /**
+   * Checks a token presented for `path`: 403 when it is not ours or not for this file,
+   * 410 when it has expired. Whether it is spent is the database's to say.
+   */
+  verify (token: string, path: string, now = new Date()): TokenCheck {
+    const bytes = this.authentic(token)
+    if (bytes === null) return { ok: false, status: 403, problem: 'invalid token' }
+    if (!this.namesPath(bytes, path)) return { ok: false, status: 403, problem: 'token is for another file' }
+    const claims = readClaims(bytes)
+    if (claims.expiresAt.getTime() <= now.getTime()) return { ok: false, status: 410, problem: 'link expired' }
+    return { ok: true, claims, hash: tokenHash(token) }
+  }
+
+  /** Like verify, but ignoring expiry and path: for f=dlconfirm, which names the token alone. */
+  open (token: string): { claims: TokenClaims, hash: string } | null {
+    const bytes = this.authentic(token)
+    return bytes === null ? null : { claims: readClaims(bytes), hash: tokenHash(token) }
+  }
+
+  /** The token's bytes when it is well formed and its MAC is ours, else null. */
+  private authentic (token: string): Buffer | null {
+    if ((token.length !== TOKEN_LENGTH && token.length !== LEGACY_LENGTH) || !TOKEN_TEXT.test(token)) return null
+    const bytes = Buffer.from(token, 'base64url')
+    if (bytes.length === LENGTH && bytes[0] === FORMAT) {
+      const message = Buffer.alloc(SHARED_BLOCKS + BLOCK)
+      bytes.copy(message, 0, 0, SHARED)
+      bytes.copy(message, SHARED_BLOCKS, FILE_AT, TAG_AT)
+      return timingSafeEqual(bytes.subarray(TAG_AT), this.cmac.mac(message)) ? bytes : null
+    }
+    if (bytes.length === LEGACY_BODY + LEGACY_MAC && (bytes[0] === 1 || bytes[0] === 2)) {
+      const mac = createHmac('sha256', this.hmacKey).update(bytes.subarray(0, LEGACY_BODY)).digest()
+      return timingSafeEqual(bytes.subarray(LEGACY_BODY), mac.subarray(0, LEGACY_MAC)) ? bytes : null
+    }
+    return null
   }
 
   private licenseField (licenseId: string): Buffer {
@@ -123,6 +187,17 @@ export class TokenSigner {
     return field
   }
 
+  /** A file's own block: 8 bytes of its path's digest and 8 of its content's. */
+  private fileBlock (file: LinkedFile): Buffer {
+    const known = this.fileBlocks.get(file.path)
+    if (known !== undefined && known.sha256 === file.sha256) return known.block
+    const block = Buffer.alloc(BLOCK)
+    this.pathDigest(file.path).copy(block, 0, 0, 8)
+    block.write(file.sha256, 8, 8, 'hex')
+    this.fileBlocks.set(file.path, { sha256: file.sha256, block })
+    return block
+  }
+
   private pathDigest (path: string): Buffer {
     let digest = this.pathDigests.get(path)
     if (digest === undefined) {
@@ -132,54 +207,22 @@ export class TokenSigner {
     return digest
   }
 
-  /** Whether a token's body names this path: 8 bytes of its digest (format 2), 12 (format 1). */
-  private namesPath (body: Buffer, path: string): boolean {
+  /** Whether authentic token bytes name this path: 8 bytes of its digest (formats 2 and 3), 12 (format 1). */
+  private namesPath (bytes: Buffer, path: string): boolean {
     const digest = this.pathDigest(path)
-    return body[0] === FORMAT ? body.subarray(47, 55).equals(digest.subarray(0, 8)) : body.subarray(47, 59).equals(digest.subarray(0, 12))
+    if (bytes[0] === FORMAT) return bytes.subarray(FILE_AT, FILE_AT + 8).equals(digest.subarray(0, 8))
+    return bytes[0] === 2 ? bytes.subarray(47, 55).equals(digest.subarray(0, 8)) : bytes.subarray(47, 59).equals(digest.subarray(0, 12))
   }
+}
 
-  /**
-   * Checks a token presented for `path`: 403 when it is not ours or not for this file,
-   * 410 when it has expired. Whether it is spent is the database's to say.
-   */
-  verify (token: string, path: string, now = new Date()): TokenCheck {
-    if (token.length !== TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) return { ok: false, status: 403, problem: 'malformed token' }
-    const bytes = Buffer.from(token, 'base64url')
-    if (bytes.length !== BODY + MAC) return { ok: false, status: 403, problem: 'malformed token' }
-    const body = bytes.subarray(0, BODY)
-    if (!timingSafeEqual(bytes.subarray(BODY), this.mac(body)) || (body[0] !== FORMAT && body[0] !== FORMAT_1)) return { ok: false, status: 403, problem: 'invalid token' }
-    if (!this.namesPath(body, path)) return { ok: false, status: 403, problem: 'token is for another file' }
-    const expiresAt = new Date(body.readUInt32BE(1) * 1000)
-    const license = body.subarray(31, 47)
-    const claims = {
-      pcid: body.toString('ascii', 5, 31).trimEnd(),
-      licenseId: license.every((b) => b === 0) ? null : formatUuid(license.toString('hex')),
-      expiresAt,
-      contentTag: body.toString('hex', 59, 67)
-    }
-    if (expiresAt.getTime() <= now.getTime()) return { ok: false, status: 410, problem: 'link expired' }
-    return { ok: true, claims, hash: tokenHash(token) }
-  }
-
-  /** Like verify, but ignoring expiry and path: for f=dlconfirm, which names the token alone. */
-  open (token: string): { claims: { pcid: string, licenseId: string | null, expiresAt: Date }, hash: string } | null {
-    if (token.length !== TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) return null
-    const bytes = Buffer.from(token, 'base64url')
-    const body = bytes.subarray(0, BODY)
-    if (bytes.length !== BODY + MAC || !timingSafeEqual(bytes.subarray(BODY), this.mac(body)) || (body[0] !== FORMAT && body[0] !== FORMAT_1)) return null
-    const license = body.subarray(31, 47)
-    return {
-      claims: {
-        pcid: body.toString('ascii', 5, 31).trimEnd(),
-        licenseId: license.every((b) => b === 0) ? null : formatUuid(license.toString('hex')),
-        expiresAt: new Date(body.readUInt32BE(1) * 1000)
-      },
-      hash: tokenHash(token)
-    }
-  }
-
-  private mac (body: Buffer): Buffer {
-    return createHmac('sha256', this.key).update(body).digest().subarray(0, MAC)
+/** The claims of authentic token bytes, any format. */
+function readClaims (bytes: Buffer): TokenClaims {
+  const license = bytes.subarray(31, 47)
+  return {
+    pcid: bytes.toString('ascii', 5, 31).trimEnd(),
+    licenseId: license.every((b) => b === 0) ? null : formatUuid(license.toString('hex')),
+    expiresAt: new Date(bytes.readUInt32BE(1) * 1000),
+    contentTag: bytes[0] === FORMAT ? bytes.toString('hex', FILE_AT + 8, TAG_AT) : bytes.toString('hex', 59, 67)
   }
 }
 

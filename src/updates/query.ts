@@ -140,11 +140,8 @@ async function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, li
   const version = newer ? release.folder.name : versionText
   const claims = { prog: program, sub: license.key, pcid, ver: version, mnt: license.maintenanceEnd?.toISOString() ?? null }
   answer.license = deps.signer.reused(claims, now) ?? await deps.signer.issue(claims, now)
-  const expiresAt = new Date(now.getTime() + deps.linkTtlMs)
-  answer.files = files.map((file) => ({
-    file,
-    url: `${deps.baseUrl}/ftp/${urlPath(file)}?t=${deps.tokens.issue({ pcid, licenseId: license.id, path: file.path, sha256: file.sha256, expiresAt })}`
-  }))
+  const tokens = deps.tokens.issue({ pcid, licenseId: license.id, expiresAt: new Date(now.getTime() + deps.linkTtlMs) }, files)
+  answer.files = files.map((file, j) => ({ file, url: `${deps.baseUrl}/ftp/${urlPath(file)}?t=${tokens[j]}` }))
   return answer
 }
 
