@@ -2,19 +2,19 @@ import type { FastifyReply } from 'fastify'
 import { logsInfo } from '../log-level.js'
 
 /**
- * Sends a protocol body (already encoded bytes) in one write. Node writes a Buffer body
- * and the headers with two system calls (writev); as a latin1 string, which maps each byte
- * to itself, headers and body go out together. Replies to every poll of every client go
- * through here, so the saving counts. Headers set on the reply so far (rate limits, request
- * id) are kept.
+ * Sends a protocol body (already encoded bytes) in one write: `body` is the bytes, or a string
+ * of one character per byte (text.ts byteString). Node writes a Buffer body and the headers
+ * with two system calls (writev); as a latin1 string, which maps each byte to itself, headers
+ * and body go out together. Replies to every poll of every client go through here, so the
+ * saving counts. Headers set on the reply so far (Retry-After, Cache-Control) are kept.
  */
-export function sendBytes (reply: FastifyReply, status: number, contentType: string, body: Buffer): FastifyReply {
+export function sendBytes (reply: FastifyReply, status: number, contentType: string, body: Buffer | string): FastifyReply {
   reply.hijack()
   const headers = reply.getHeaders() as Record<string, string | number | string[]>
   headers['content-type'] = contentType
   headers['content-length'] = body.length
   reply.raw.writeHead(status, headers)
-  reply.raw.end(body.toString('latin1'), 'latin1')
+  reply.raw.end(typeof body === 'string' ? body : body.toString('latin1'), 'latin1')
   if (logsInfo(reply.log)) reply.log.info({ res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed')
   return reply
 }

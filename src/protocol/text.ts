@@ -37,18 +37,23 @@ export type Line = readonly [key: string, value: string | number]
 const LINE_BREAKS = /[\r\n]+/g
 
 /**
- * Encodes `KEY=value` lines, CRLF-terminated. Values never carry a line break: one would
- * let data forge extra keys, so CR and LF are replaced by spaces here, once, for every caller.
+ * `KEY=value` lines, CRLF-terminated. Values never carry a line break: one would let data
+ * forge extra keys, so CR and LF are replaced by spaces here, once, for every caller.
  * (Every answer to every poll passes here: `includes` finds a line break faster than a regex.)
  */
-export function encodeLines (lines: readonly Line[], charset: Charset): Buffer {
+export function linesText (lines: readonly Line[]): string {
   let text = ''
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]
     const string = typeof line[1] === 'string' ? line[1] : String(line[1])
     text += line[0] + '=' + (string.includes('\n') || string.includes('\r') ? string.replace(LINE_BREAKS, ' ') : string) + '\r\n'
   }
-  return encodeText(text, charset)
+  return text
+}
+
+/** `KEY=value` lines (linesText) in a client charset. */
+export function encodeLines (lines: readonly Line[], charset: Charset): Buffer {
+  return encodeText(linesText(lines), charset)
 }
 
 /** An error body: `ERROR=<CODE>` and one or more description lines. */
@@ -59,10 +64,23 @@ export function encodeError (code: string, description: string, charset: Charset
 
 export function encodeText (text: string, charset: Charset): Buffer {
   // ASCII is the same bytes in all three: most answers are, and skip the table lookups.
-  // (Only ASCII characters take one UTF-8 byte each.)
-  if (Buffer.byteLength(text, 'utf8') === text.length) return Buffer.from(text, 'latin1')
+  if (isAscii(text)) return Buffer.from(text, 'latin1')
   if (charset === 'utf-8') return Buffer.from(text, 'utf8')
   return iconv.encode(text, charset === 'cp437' ? 'cp437' : 'win1253')
+}
+
+/**
+ * The bytes of `text` in a charset as a string of one character per byte (what Node writes
+ * as latin1): the form protocol answers are sent in (send.ts). ASCII text, most answers, is
+ * its own byte string and is not copied.
+ */
+export function byteString (text: string, charset: Charset): string {
+  return isAscii(text) ? text : encodeText(text, charset).toString('latin1')
+}
+
+/** Only ASCII characters take one UTF-8 byte each. */
+function isAscii (text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length
 }
 
 export function decodeText (bytes: Buffer, charset: Charset): string {

@@ -1,8 +1,8 @@
 import type { PrismaClient } from '../db/prisma.js'
-import { latestRelease, programExists, type Catalog } from '../catalog/catalog.js'
+import { latestRelease, programExists, type Catalog, type Release } from '../catalog/catalog.js'
 import type { TokenSigner } from '../downloads/tokens.js'
 import type { Contacts } from '../license/contacts.js'
-import { decideEntitlement, type LicenseReason, type SeatState } from '../license/entitlement.js'
+import { decideEntitlement, type Entitlement, type LicenseReason, type SeatState } from '../license/entitlement.js'
 import type { LicenseCache } from '../license/cache.js'
 import type { LicenseForPcid } from '../license/licenses.js'
 import { validateKey, type KeyCheck } from '../license/key.js'
@@ -10,7 +10,7 @@ import { bindSeat } from '../license/seats.js'
 import type { LicenseSigner } from '../license/signing.js'
 import type { Repository } from '../storage/repository.js'
 import type { RepoFile } from '../storage/scan.js'
-import { compareVersions, parseVersion } from '../storage/version.js'
+import { compareVersions, parseVersion, type Version } from '../storage/version.js'
 
 /**
  * f=qrymaxver, the decision of PROTOCOL.md §3 for each program of a request.
@@ -67,7 +67,13 @@ interface CheckedQuery extends ProgramQuery {
   check: KeyCheck | undefined
 }
 
-export async function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuery[]): Promise<ProgramAnswer[]> {
+/**
+ * The answers for the programs of one request, in order. Without a promise when everything
+ * needed is in memory (the PCID's licenses, its LICENSE strings): a poll with nothing new
+ * usually is. Reading a license, taking a seat or signing a new LICENSE string waits, and the
+ * programs after it are answered once it is done, one after another as before.
+ */
+export function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuery[]): ProgramAnswer[] | Promise<ProgramAnswer[]> {
   const now = deps.now ?? new Date()
   const checked: CheckedQuery[] = queries.map((query) => {
     const serial = query.serial?.trim()
@@ -79,13 +85,27 @@ export async function answerQuery (deps: QueryDeps, pcid: string, queries: Progr
   const keys: string[] = []
   for (const { check } of checked) if (check?.valid === true && !keys.includes(check.key)) keys.push(check.key)
   // Only when some program names a well-formed serial: an unlicensed poll reads nothing.
-  const licenses = keys.length === 0 ? new Map<string, LicenseForPcid>() : deps.licenses.cached(keys, pcid) ?? await deps.licenses.lookup(keys, pcid)
-  const answers: ProgramAnswer[] = []
-  for (const query of checked) answers.push(await answerOne(deps, pcid, query, licenses, now))
+  const licenses = keys.length === 0 ? new Map<string, LicenseForPcid>() : deps.licenses.cached(keys, pcid)
+  if (licenses === undefined) return deps.licenses.lookup(keys, pcid).then((read) => answerFrom(deps, pcid, checked, read, now, 0, []))
+  return answerFrom(deps, pcid, checked, licenses, now, 0, [])
+}
+
+/** Answers the programs from index `from` on into `answers`, waiting where one has to. */
+function answerFrom (deps: QueryDeps, pcid: string, checked: CheckedQuery[], licenses: Map<string, LicenseForPcid>, now: Date, from: number, answers: ProgramAnswer[]): ProgramAnswer[] | Promise<ProgramAnswer[]> {
+  for (let i = from; i < checked.length; i++) {
+    const answer = answerOne(deps, pcid, checked[i], licenses, now)
+    if (answer instanceof Promise) {
+      return answer.then((done) => {
+        answers.push(done)
+        return answerFrom(deps, pcid, checked, licenses, now, i + 1, answers)
+      })
+    }
+    answers.push(answer)
+  }
   return answers
 }
 
-async function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, licenses: Map<string, LicenseForPcid>, now: Date): Promise<ProgramAnswer> {
+function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, licenses: Map<string, LicenseForPcid>, now: Date): ProgramAnswer | Promise<ProgramAnswer> {
   const program = query.program?.trim() ?? ''
   const answer: ProgramAnswer = { program, ok: '', license: '', kind: 'none', reason: undefined, files: [], run: [] }
   if (!PROGRAM_NAME.test(program) || !programExists(deps.repository, deps.catalog, program)) {
@@ -106,25 +126,45 @@ async function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, li
   deps.contacts.record({ pcid, program, version: versionText, serial: check?.valid === true ? check.key : serial?.slice(0, 64) ?? null })
   const seat: SeatState = license === undefined ? 'free' : license.bound ? 'bound' : license.used < license.seatLimit ? 'free' : 'full'
 
-  const newer = release !== undefined && compareVersions(release.folder.version, current) > 0
-  let decision = decideEntitlement({ serial, program, license, seat, releasedAt: newer ? release.releasedAt : undefined, check })
-  if (decision.entitled && decision.bindSeat && license !== undefined) {
-    const bound = await bindSeat(deps.prisma, license.id, pcid)
+  const newer = release !== undefined && compareVersions(release.folder.version, current) > 0 ? release : undefined
+  const decision = decideEntitlement({ serial, program, license, seat, releasedAt: newer?.releasedAt, check })
+  const offer: Offer = { answer, pcid, versionText, current, newer, license, serial: check?.valid === true ? check.key : serial }
+  if (!decision.entitled || !decision.bindSeat || license === undefined) return listFiles(deps, offer, decision, now)
+  return bindSeat(deps.prisma, license.id, pcid).then((bound) => {
     if (bound === 'bound' || bound === 'already') deps.licenses.seatTaken(license.key, pcid)
     else deps.licenses.evict(license.key)
-    if (bound === 'full') decision = { entitled: false, reason: 'SEAT_LIMIT' }
-    if (bound === 'gone') decision = { entitled: false, reason: 'LICENSE_UNKNOWN' }
-  }
+    if (bound === 'full') return listFiles(deps, offer, { entitled: false, reason: 'SEAT_LIMIT' }, now)
+    if (bound === 'gone') return listFiles(deps, offer, { entitled: false, reason: 'LICENSE_UNKNOWN' }, now)
+    return listFiles(deps, offer, decision, now)
+  })
+}
 
+/** What answerOne decided about a program, for listFiles. */
+interface Offer {
+  answer: ProgramAnswer
+  pcid: string
+  versionText: string
+  current: Version
+  /** The release offered when it is newer than the client's version. */
+  newer: Release | undefined
+  license: LicenseForPcid | undefined
+  /** The serial as it names its own update folder: the canonical key when it is one. */
+  serial: string | undefined
+}
+
+/** The files of the offer (PROTOCOL.md §3), with the LICENSE string and links when entitled. */
+function listFiles (deps: QueryDeps, offer: Offer, decision: Entitlement, now: Date): ProgramAnswer | Promise<ProgramAnswer> {
+  const { answer, pcid, newer, license } = offer
+  const program = answer.program
   let files: RepoFile[] = []
-  if (newer) {
+  if (newer !== undefined) {
     answer.kind = 'version'
     if (decision.entitled) {
-      files = [...release.folder.files]
+      files = [...newer.folder.files]
       answer.run = deps.repository.program(program)?.install ?? []
     }
   } else {
-    const updates = deps.repository.updates(program, current, check?.valid === true ? check.key : serial)
+    const updates = deps.repository.updates(program, offer.current, offer.serial)
     const available = [...(updates.part?.files ?? []), ...(updates.serial?.files ?? [])]
     answer.kind = available.length > 0 ? 'update' : 'none'
     if (decision.entitled && available.length > 0) {
@@ -137,14 +177,19 @@ async function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, li
     answer.reason = decision.entitled ? 'LICENSE_UNKNOWN' : decision.reason
     return answer
   }
-  const version = newer ? release.folder.name : versionText
-  const claims = { prog: program, sub: license.key, pcid, ver: version, mnt: license.maintenanceEnd?.toISOString() ?? null }
-  answer.license = deps.signer.reused(claims, now) ?? await deps.signer.issue(claims, now)
-  const tokens = deps.tokens.issue({ pcid, licenseId: license.id, expiresAt: new Date(now.getTime() + deps.linkTtlMs) }, files)
+  const claims = { prog: program, sub: license.key, pcid, ver: newer?.folder.name ?? offer.versionText, mnt: license.maintenanceEnd?.toISOString() ?? null }
+  const signed = deps.signer.reused(claims, now)
+  if (signed !== undefined) return withLinks(deps, answer, signed, files, pcid, license, now)
+  return deps.signer.issue(claims, now).then((fresh) => withLinks(deps, answer, fresh, files, pcid, license, now))
+}
+
+/** The answer with its LICENSE string and a link to each file. */
+function withLinks (deps: QueryDeps, answer: ProgramAnswer, license: string, files: RepoFile[], pcid: string, licensed: LicenseForPcid, now: Date): ProgramAnswer {
+  answer.license = license
+  const tokens = deps.tokens.issue({ pcid, licenseId: licensed.id, expiresAt: new Date(now.getTime() + deps.linkTtlMs) }, files)
   answer.files = files.map((file, j) => ({ file, url: `${deps.baseUrl}/ftp/${urlPath(file)}?t=${tokens[j]}` }))
   return answer
 }
-
 const urlPaths = new WeakMap<RepoFile, string>()
 
 /** A listed file's path as it appears in its link, percent-encoded; the same for every listing of it. */

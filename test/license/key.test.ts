@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ALPHABET } from '../../src/license/base32.js'
-import { crc15, formatKey, generateKey, keyIsForProgram, programTag, validateKey } from '../../src/license/key.js'
+import { crc15, crc15Bitwise, formatKey, generateKey, keyIsForProgram, programTag, validateKey } from '../../src/license/key.js'
 
 t.test('format: five groups of five Crockford symbols, version 1, program tag, check', async (t) => {
   const key = generateKey('ishop')
@@ -73,4 +73,15 @@ t.test('a key of an unknown format version is refused', async (t) => {
 t.test('keys are unique', async (t) => {
   const keys = Array.from({ length: 5000 }, () => generateKey('ishop'))
   t.equal(new Set(keys).size, keys.length)
+})
+
+t.test('the CRC a symbol at a time equals the CRC bit by bit (docs/license-key.md)', async (t) => {
+  let seed = 7
+  const next = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed >> 16 }
+  let same = 0
+  for (let n = 0; n < 3000; n++) {
+    const symbols = Array.from({ length: n % 31 }, () => next() & 31)
+    if (crc15(symbols) === crc15Bitwise(symbols) && crc15(symbols, 3) === crc15Bitwise(symbols, 3)) same++
+  }
+  t.equal(same, 3000)
 })

@@ -3,14 +3,14 @@ import { parse as parseQuery } from 'node:querystring'
 import multipart from '@fastify/multipart'
 import { ProtocolError } from '../../errors.js'
 import { scalar, type Fields } from '../../protocol/fields.js'
-import { charsetFromQuery, contentType, encodeLines } from '../../protocol/text.js'
+import { byteString, charsetFromQuery, contentType, linesText, type Charset } from '../../protocol/text.js'
 import { dlconfirm } from './dlconfirm.js'
 import { getpcid } from './getpcid.js'
 import { ansmsg, getmsg, sendmsg } from './messages.js'
 import { newveravail } from './newveravail.js'
 import { qrymaxver } from './qrymaxver.js'
 import { sendBytes } from '../../protocol/send.js'
-import type { IupdateFunction } from './types.js'
+import type { IupdateAnswer, IupdateFunction } from './types.js'
 
 export const IUPDATE_PATH = '/myweb/iupdate.php'
 
@@ -57,7 +57,8 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
 
   const rateLimit = { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS }
 
-  async function handle (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  // Not async: a poll answered from memory is sent without a promise (see IupdateFunction).
+  function handle (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const body = request.body
     const fields: Fields = typeof body === 'object' && body !== null
       ? { ...(request.query as Fields), ...body as Fields }
@@ -67,10 +68,14 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     if (name === undefined || name === '') throw new ProtocolError('BAD_REQUEST', 'Missing f: the function to call (getpcid, qrymaxver, ...).')
     const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
     if (fn === undefined) throw new ProtocolError('UNKNOWN_FUNCTION', `Unknown function f=${name.slice(0, 40)}.`)
-    const lines = await fn({ request, reply, fields, charset, prisma: fastify.prisma, app: fastify })
+    const answer = fn({ request, reply, fields, charset, prisma: fastify.prisma, app: fastify })
+    return answer instanceof Promise ? answer.then((lines) => send(reply, lines, charset)) : send(reply, answer, charset)
+  }
+
+  function send (reply: FastifyReply, lines: IupdateAnswer, charset: Charset): FastifyReply {
     if (lines === null) return reply
     reply.header('cache-control', 'no-store')
-    return sendBytes(reply, 200, contentType(charset), encodeLines(lines, charset))
+    return sendBytes(reply, 200, contentType(charset), byteString(linesText(lines), charset))
   }
 
   fastify.get(IUPDATE_PATH, { config: { rateLimit } }, handle)

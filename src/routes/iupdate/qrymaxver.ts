@@ -3,12 +3,16 @@ import { logsInfo } from '../../log-level.js'
 import { isPcidSyntax } from '../../license/pcid.js'
 import { array, scalar } from '../../protocol/fields.js'
 import { qrymaxverLines } from '../../protocol/qrymaxver.js'
-import { answerQuery, MAX_PROGRAMS, type ProgramQuery } from '../../updates/query.js'
+import type { Line } from '../../protocol/text.js'
+import { answerQuery, MAX_PROGRAMS, type ProgramAnswer, type ProgramQuery } from '../../updates/query.js'
 import { publicBase } from './base-url.js'
 import type { IupdateFunction } from './types.js'
 
-/** f=qrymaxver (PROTOCOL.md §3): newer version, entitlement and files, per program. */
-export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
+/**
+ * f=qrymaxver (PROTOCOL.md §3): newer version, entitlement and files, per program. Answered
+ * without a promise when the PCID and its licenses are known here (answerQuery).
+ */
+export const qrymaxver: IupdateFunction = ({ request, fields, app }) => {
   const pcid = scalar(fields, 'pcid')?.trim()
   if (pcid === undefined || pcid === '') throw new ProtocolError('BAD_REQUEST', 'Missing pcid: ask f=getpcid for one first.')
   let programs: Array<string | undefined>, versions: Array<string | undefined>, serials: Array<string | undefined>
@@ -21,22 +25,34 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
   }
   if (programs.length > MAX_PROGRAMS) throw new ProtocolError('TOO_MANY_PROGRAMS', `At most ${MAX_PROGRAMS} programs per request.`)
   if (programs.length === 0) throw new ProtocolError('BAD_REQUEST', 'No programs: send prog[]=<name>&version[]=<version>&serial[]=<serial>.')
-  if (!isPcidSyntax(pcid) || !(app.contacts.isKnown(pcid) || await app.contacts.exists(pcid))) {
-    throw new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
-  }
+  if (!isPcidSyntax(pcid)) throw unknownPcid()
   const queries: ProgramQuery[] = programs.map((program, i) => ({ program, version: versions[i], serial: serials[i] }))
-  const answers = await answerQuery({
-    prisma: app.prisma,
-    repository: app.repository,
-    catalog: app.catalog,
-    signer: app.signer,
-    tokens: app.tokens,
-    contacts: app.contacts,
-    licenses: app.licenses,
-    baseUrl: publicBase(request, app.config.PUBLIC_URL),
-    linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000
-  }, pcid, queries)
-  // The summary is built only when it will be written: polls are the bulk of all requests.
-  if (logsInfo(request.log)) request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
-  return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
+  const answer = (): Line[] | Promise<Line[]> => {
+    const answers = answerQuery({
+      prisma: app.prisma,
+      repository: app.repository,
+      catalog: app.catalog,
+      signer: app.signer,
+      tokens: app.tokens,
+      contacts: app.contacts,
+      licenses: app.licenses,
+      baseUrl: publicBase(request, app.config.PUBLIC_URL),
+      linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000
+    }, pcid, queries)
+    return answers instanceof Promise ? answers.then(lines) : lines(answers)
+  }
+  const lines = (answers: ProgramAnswer[]): Line[] => {
+    // The summary is built only when it will be written: polls are the bulk of all requests.
+    if (logsInfo(request.log)) request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
+    return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
+  }
+  if (app.contacts.isKnown(pcid)) return answer()
+  return app.contacts.exists(pcid).then((known) => {
+    if (!known) throw unknownPcid()
+    return answer()
+  })
+}
+
+function unknownPcid (): ProtocolError {
+  return new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
 }

@@ -13,8 +13,12 @@ export interface IupdateContext {
   app: FastifyInstance
 }
 
+/** The KEY=value lines of a success; null when the function sent its reply itself (an HTML page). */
+export type IupdateAnswer = readonly Line[] | null
+
 /**
- * One `f=` function: returns the KEY=value lines of a success, or throws a ProtocolError.
- * A function that answers otherwise (an HTML page) sends the reply itself and returns null.
+ * One `f=` function: returns its answer, or throws (or rejects with) a ProtocolError. A
+ * function may answer at once, without a promise, when it has all it needs in memory: a poll
+ * usually does.
  */
-export type IupdateFunction = (context: IupdateContext) => Promise<readonly Line[] | null>
+export type IupdateFunction = (context: IupdateContext) => IupdateAnswer | Promise<IupdateAnswer>
