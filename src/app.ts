@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyServerOptions, RawServerDefault } from 'fastify'
-import rateLimit from '@fastify/rate-limit'
 import type { Config } from './config.js'
 import { RequestLogController, requestLogger } from './deferred-logger.js'
 import { requestIdGenerator } from './request-id.js'
@@ -9,7 +8,6 @@ import prismaPlugin from './db/prisma.js'
 import repositoryPlugin from './plugins/repository.js'
 import signerPlugin from './plugins/signer.js'
 import servicesPlugin from './plugins/services.js'
-import { ProtocolError } from './errors.js'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform } from 'fastify-type-provider-zod'
@@ -35,14 +33,6 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(repositoryPlugin)
   await fastify.register(signerPlugin)
   await fastify.register(servicesPlugin)
-  await fastify.register(rateLimit, {
-    global: false,
-    // Only the answer that refuses a request says what the limit is (with Retry-After): update
-    // agents never read x-ratelimit-* on a normal answer, and every poll would carry them.
-    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-    errorResponseBuilder: (_request, context) =>
-      new ProtocolError('RATE_LIMITED', `Too many requests; at most ${context.max} per ${context.after}. Try again later.`)
-  })
   await fastify.register(swagger, {
     openapi: {
       info: { title: 'iupdate-server admin API', version: '1', description: 'Programs, versions, updates, licenses, seats, PCIDs and downloads. Authenticate with Authorization: Bearer <token>.' },

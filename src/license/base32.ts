@@ -18,7 +18,8 @@ export function symbolValue (char: string): number {
   return codeValue(char.charCodeAt(0))
 }
 
-function codeValue (code: number): number {
+/** The value (0..31) of a character code, or -1 when it is not a base32 character. */
+export function codeValue (code: number): number {
   return code < 128 ? DECODE[code] : -1
 }
 

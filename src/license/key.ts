@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { ALPHABET, decodeSymbols } from './base32.js'
+import { ALPHABET, codeValue, decodeSymbols } from './base32.js'
 
 /**
  * License keys (the client's SN), format 1. docs/license-key.md specifies this byte by byte.
@@ -42,8 +42,13 @@ export function programTag (program: string): number {
  */
 export function crc15 (symbols: readonly number[], count = symbols.length): number {
   let crc = 0
-  for (let i = 0; i < count; i++) crc = ((crc << 5) & 0x7fff) ^ CRC_TABLE[((crc >> (CRC_BITS - 5)) ^ symbols[i]) & 31]
+  for (let i = 0; i < count; i++) crc = crcStep(crc, symbols[i])
   return crc
+}
+
+/** The CRC register after one more symbol. */
+function crcStep (crc: number, symbol: number): number {
+  return ((crc << 5) & 0x7fff) ^ CRC_TABLE[((crc >> (CRC_BITS - 5)) ^ symbol) & 31]
 }
 
 /** Bit by bit: five register shifts per symbol, the polynomial added when the bit out differs from the bit in. */
@@ -99,31 +104,43 @@ export function generateKey (program: string, random: Uint8Array = randomBytes(1
  */
 export function validateKey (input: string): KeyCheck {
   if (input.length > 64) return { valid: false, problem: 'FORMAT' }
-  // Every poll of a licensed install checks its key: this stays free of intermediate strings.
-  const symbols = decodeSymbols(input)
-  if (symbols?.length !== KEY_LENGTH) return { valid: false, problem: 'FORMAT' }
-  const crc = crc15(symbols, PAYLOAD_SYMBOLS)
-  const stored = (symbols[22] << 10) | (symbols[23] << 5) | symbols[24]
+  // Every poll of a licensed install checks its key: one pass over the input, no array.
+  let count = 0
+  let crc = 0
+  let stored = 0
+  let format = -1
+  let tag = 0
+  // Keys are nearly always sent as printed: then the input is the canonical form already.
+  let canonical = input.length === PRINTED_LENGTH
+  for (let i = 0; i < input.length; i++) {
+    const code = input.charCodeAt(i)
+    const dashPlace = i % (GROUP + 1) === GROUP
+    if (code === 0x2d || code === 0x20) {
+      canonical &&= code === 0x2d && dashPlace
+      continue
+    }
+    const value = codeValue(code)
+    if (value < 0 || count === KEY_LENGTH) return { valid: false, problem: 'FORMAT' }
+    canonical &&= !dashPlace && code === ALPHABET.charCodeAt(value)
+    if (count < PAYLOAD_SYMBOLS) crc = crcStep(crc, value)
+    else stored = (stored << 5) | value
+    if (count === 0) format = value
+    else if (count <= 3) tag = (tag << 5) | value
+    count++
+  }
+  if (count !== KEY_LENGTH) return { valid: false, problem: 'FORMAT' }
   if (crc !== stored) return { valid: false, problem: 'CHECK' }
-  if (symbols[0] !== KEY_FORMAT_VERSION) return { valid: false, problem: 'VERSION' }
+  if (format !== KEY_FORMAT_VERSION) return { valid: false, problem: 'VERSION' }
   return {
     valid: true,
-    // Keys are nearly always sent as printed: then the input is the canonical form already.
-    key: isCanonical(input, symbols) ? input : canonicalKey(symbols),
-    formatVersion: symbols[0],
-    programTag: (symbols[1] << 10) | (symbols[2] << 5) | symbols[3]
+    key: canonical ? input : canonicalKey(decodeSymbols(input) ?? []),
+    formatVersion: format,
+    programTag: tag
   }
 }
 
-/** Whether `input` is exactly the canonical form of `symbols`: upper case, no look-alikes, dashes every five. */
-function isCanonical (input: string, symbols: readonly number[]): boolean {
-  if (input.length !== KEY_LENGTH + KEY_LENGTH / GROUP - 1) return false
-  for (let i = 0, at = 0; i < KEY_LENGTH; i++, at++) {
-    if (i > 0 && i % GROUP === 0 && input.charCodeAt(at++) !== 0x2d) return false
-    if (input.charCodeAt(at) !== ALPHABET.charCodeAt(symbols[i])) return false
-  }
-  return true
-}
+/** The printed form: five groups of five, dashes between. */
+const PRINTED_LENGTH = KEY_LENGTH + KEY_LENGTH / GROUP - 1
 
 function canonicalKey (symbols: readonly number[]): string {
   return formatKey(symbols.map((symbol) => ALPHABET[symbol]).join(''))

@@ -6,16 +6,30 @@
 export type Version = readonly number[]
 
 const MAX_COMPONENTS = 8
-const COMPONENT = /^(0|[1-9]\d{0,8})$/
+const MAX_DIGITS = 9
 
-/** Null when `text` is not a version (empty parts, signs, leading zeros, over 8 parts or 9 digits). */
+/**
+ * Null when `text` is not a version (empty parts, signs, leading zeros, over 8 parts or 9
+ * digits). Every poll parses its version: one pass over the characters.
+ */
 export function parseVersion (text: string): Version | null {
-  const parts = text.split('.')
-  if (parts.length > MAX_COMPONENTS) return null
   const version: number[] = []
-  for (const part of parts) {
-    if (!COMPONENT.test(part)) return null
-    version.push(Number(part))
+  let value = 0
+  let digits = 0
+  for (let i = 0; i <= text.length; i++) {
+    // The end of the text closes the last part as a dot would.
+    const code = i < text.length ? text.charCodeAt(i) : 0x2e
+    if (code === 0x2e) {
+      if (digits === 0 || version.length === MAX_COMPONENTS) return null
+      version.push(value)
+      value = 0
+      digits = 0
+    } else if (code >= 0x30 && code <= 0x39 && digits < MAX_DIGITS && !(digits === 1 && value === 0)) {
+      value = value * 10 + (code - 0x30)
+      digits++
+    } else {
+      return null
+    }
   }
   return version
 }

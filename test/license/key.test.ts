@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ALPHABET } from '../../src/license/base32.js'
+import { ALPHABET, decodeSymbols } from '../../src/license/base32.js'
 import { crc15, crc15Bitwise, formatKey, generateKey, keyIsForProgram, programTag, validateKey } from '../../src/license/key.js'
 
 t.test('format: five groups of five Crockford symbols, version 1, program tag, check', async (t) => {
@@ -84,4 +84,48 @@ t.test('the CRC a symbol at a time equals the CRC bit by bit (docs/license-key.m
     if (crc15(symbols) === crc15Bitwise(symbols) && crc15(symbols, 3) === crc15Bitwise(symbols, 3)) same++
   }
   t.equal(same, 3000)
+})
+
+t.test('validateKey agrees with a plain reference on typed, mistyped and malformed keys', async (t) => {
+  // The reference: decode everything, CRC bit by bit, format the canonical key from the symbols.
+  const reference = (input: string): unknown => {
+    if (input.length > 64) return { valid: false, problem: 'FORMAT' }
+    const symbols = decodeSymbols(input)
+    if (symbols?.length !== 25) return { valid: false, problem: 'FORMAT' }
+    if (crc15Bitwise(symbols, 22) !== ((symbols[22] << 10) | (symbols[23] << 5) | symbols[24])) return { valid: false, problem: 'CHECK' }
+    if (symbols[0] !== 1) return { valid: false, problem: 'VERSION' }
+    return { valid: true, key: formatKey(symbols.map((v) => ALPHABET[v]).join('')), formatVersion: 1, programTag: (symbols[1] << 10) | (symbols[2] << 5) | symbols[3] }
+  }
+  let seed = 11
+  const next = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return (seed >> 8) % n }
+  const mutations: Array<(key: string) => string> = [
+    (k) => k,
+    (k) => k.toLowerCase(),
+    (k) => k.replace(/-/g, ''),
+    (k) => k.replace(/-/g, ' '),
+    (k) => k.replace(/0/g, 'O').replace(/1/g, 'l'),
+    (k) => { const i = next(k.length); return k.slice(0, i) + '-' + k.slice(i) },
+    (k) => { const i = next(k.length); return k.slice(0, i) + ALPHABET[next(32)] + k.slice(i + 1) },
+    (k) => { const i = next(k.length - 1); return k.slice(0, i) + k[i + 1] + k[i] + k.slice(i + 2) },
+    (k) => k.slice(0, next(k.length)),
+    (k) => k + ALPHABET[next(32)],
+    (k) => k.slice(0, 28) + 'U',
+    (k) => '2' + k.slice(1),
+    (k) => ' ' + k + ' '
+  ]
+  let agree = 0
+  let valid = 0
+  const total = 400 * mutations.length
+  for (let n = 0; n < 400; n++) {
+    const key = generateKey(n % 2 === 0 ? 'ishop' : 'taxspooler')
+    for (const mutate of mutations) {
+      const input = mutate(key)
+      const got = validateKey(input)
+      if (JSON.stringify(got) === JSON.stringify(reference(input))) agree++
+      else t.fail(`${JSON.stringify(input)}: ${JSON.stringify(got)} vs ${JSON.stringify(reference(input))}`)
+      if (got.valid) valid++
+    }
+  }
+  t.equal(agree, total)
+  t.ok(valid > 2000 && valid < total, `both outcomes are exercised (${valid} of ${total} valid)`)
 })

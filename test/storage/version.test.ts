@@ -41,3 +41,28 @@ t.test('a part matches by component prefix; the longest wins', async (t) => {
   t.equal(isPrefixOf(v('5.6.12'), v('5.6.1')), false)
   t.equal(isPrefixOf(v('5.6'), v('5.61')), false)
 })
+
+t.test('parseVersion agrees with the rule written as a regular expression', async (t) => {
+  const reference = (text: string): number[] | null => {
+    const parts = text.split('.')
+    if (parts.length > 8 || !parts.every((part) => /^(0|[1-9]\d{0,8})$/.test(part))) return null
+    return parts.map(Number)
+  }
+  let seed = 3
+  const next = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return (seed >> 8) % n }
+  const characters = '0123456789..........0-+ a'
+  let agree = 0
+  let versions = 0
+  for (let n = 0; n < 20000; n++) {
+    let text = ''
+    for (let length = next(24); length > 0; length--) text += characters[next(characters.length)]
+    const got = parseVersion(text)
+    if (JSON.stringify(got) === JSON.stringify(reference(text))) agree++
+    else t.fail(`${JSON.stringify(text)}: ${JSON.stringify(got)}`)
+    if (got !== null) versions++
+  }
+  t.equal(agree, 20000)
+  t.ok(versions > 500, `versions and non-versions both drawn (${versions} versions)`)
+  t.same(parseVersion('123456789.0'), [123456789, 0])
+  t.equal(parseVersion('1234567890'), null, 'ten digits')
+})

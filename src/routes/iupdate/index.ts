@@ -10,6 +10,7 @@ import { ansmsg, getmsg, sendmsg } from './messages.js'
 import { newveravail } from './newveravail.js'
 import { qrymaxver } from './qrymaxver.js'
 import { sendBytes } from '../../protocol/send.js'
+import { RateLimiter } from './rate-limit.js'
 import type { IupdateAnswer, IupdateFunction } from './types.js'
 
 export const IUPDATE_PATH = '/myweb/iupdate.php'
@@ -46,16 +47,24 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     limits: { fileSize: config.MESSAGE_MAX_ATTACHMENT_BYTES, files: config.MESSAGE_MAX_ATTACHMENTS, fields: 50, fieldSize: 256 * 1024, parts: config.MESSAGE_MAX_ATTACHMENTS + 50 }
   })
 
+  const limiter = new RateLimiter(config.RATE_LIMIT_MAX, config.RATE_LIMIT_WINDOW_MS)
+  const limit = `at most ${config.RATE_LIMIT_MAX} per ${config.RATE_LIMIT_WINDOW_MS / 1000} s from one address`
+
   // Every poll of every installed PC passes here: hooks are callback-style (no promise per request).
-  fastify.addHook('onRequest', (request, _reply, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     if (request.url.length > config.MAX_QUERY_BYTES) {
       done(new ProtocolError('URI_TOO_LONG', `The request line is longer than ${config.MAX_QUERY_BYTES} bytes.`))
       return
     }
+    const wait = limiter.take(request.ip)
+    if (wait > 0) {
+      // Only the refusal says what the limit is: update agents never read x-ratelimit-* on a normal answer.
+      reply.header('retry-after', wait).header('x-ratelimit-limit', config.RATE_LIMIT_MAX).header('x-ratelimit-remaining', 0).header('x-ratelimit-reset', wait)
+      done(new ProtocolError('RATE_LIMITED', `Too many requests: ${limit}. Try again in ${wait} s.`))
+      return
+    }
     done()
   })
-
-  const rateLimit = { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS }
 
   // Not async: a poll answered from memory is sent without a promise (see IupdateFunction).
   function handle (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
@@ -78,8 +87,8 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     return sendBytes(reply, 200, contentType(charset), byteString(linesText(lines), charset))
   }
 
-  fastify.get(IUPDATE_PATH, { config: { rateLimit } }, handle)
-  fastify.post(IUPDATE_PATH, { config: { rateLimit } }, handle)
+  fastify.get(IUPDATE_PATH, handle)
+  fastify.post(IUPDATE_PATH, handle)
 }
 
 export default iupdateRoutes
