@@ -41,9 +41,20 @@ export class SigningKeyError extends Error {
 
 /** A LICENSE string is handed out again for the same claims for this long before a fresh one is signed. */
 const REUSE_MS = 3_600_000
+/** LICENSE strings kept per PCID: one per program and license it polls with. */
+const KEPT_PER_PCID = 8
+
+interface Issued extends LicenseClaims {
+  token: string
+  at: number
+}
 
 export class LicenseSigner {
-  private readonly issued = new LRUCache<string, { token: string, at: number }>({ max: 100_000 })
+  /**
+   * Per PCID (a key every poll has looked up already), the strings issued to it lately. A PC
+   * that moves to a new version, or a new maintenance end, replaces its entry for that program.
+   */
+  private readonly issued = new LRUCache<string, Issued[]>({ max: 100_000 })
 
   private constructor (private readonly keys: LoadedKey[], readonly issuer: string, readonly ttlSeconds: number) {}
 
@@ -87,15 +98,32 @@ export class LicenseSigner {
     const reused = this.reused(claims, now)
     if (reused !== undefined) return reused
     const token = await this.sign(claims, now)
-    this.issued.set(issuedKey(claims), { token, at: now.getTime() })
+    this.remember(claims, token, now.getTime())
     return token
   }
 
   /** The string issue() would hand out again, without a promise; undefined when it would sign. */
   reused (claims: LicenseClaims, now = new Date()): string | undefined {
-    const cached = this.issued.get(issuedKey(claims))
-    if (cached !== undefined && now.getTime() - cached.at >= 0 && now.getTime() - cached.at < REUSE_MS) return cached.token
+    const kept = this.issued.get(claims.pcid)
+    if (kept === undefined) return undefined
+    for (const entry of kept) {
+      if (entry.prog !== claims.prog || entry.sub !== claims.sub) continue
+      const age = now.getTime() - entry.at
+      return entry.ver === claims.ver && entry.mnt === claims.mnt && age >= 0 && age < REUSE_MS ? entry.token : undefined
+    }
     return undefined
+  }
+
+  private remember (claims: LicenseClaims, token: string, at: number): void {
+    const entry: Issued = { prog: claims.prog, sub: claims.sub, pcid: claims.pcid, ver: claims.ver, mnt: claims.mnt, token, at }
+    const kept = this.issued.get(claims.pcid)
+    if (kept === undefined) {
+      this.issued.set(claims.pcid, [entry])
+      return
+    }
+    const same = kept.findIndex((e) => e.prog === claims.prog && e.sub === claims.sub)
+    if (same >= 0) kept[same] = entry
+    else if (kept.push(entry) > KEPT_PER_PCID) kept.shift()
   }
 
   async sign (claims: LicenseClaims, now = new Date()): Promise<string> {
@@ -108,10 +136,6 @@ export class LicenseSigner {
       .setExpirationTime(iat + this.ttlSeconds)
       .sign(this.keys[0].privateKey)
   }
-}
-
-function issuedKey (claims: LicenseClaims): string {
-  return `${claims.prog}\u0000${claims.sub}\u0000${claims.pcid}\u0000${claims.ver}\u0000${claims.mnt ?? ''}`
 }
 
 async function newPrivateJwk (): Promise<JWK> {

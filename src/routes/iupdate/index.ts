@@ -43,9 +43,6 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     request.rawForm = body as string
     done(null, parseQuery(body as string))
   })
-  await fastify.register(multipart, {
-    limits: { fileSize: config.MESSAGE_MAX_ATTACHMENT_BYTES, files: config.MESSAGE_MAX_ATTACHMENTS, fields: 50, fieldSize: 256 * 1024, parts: config.MESSAGE_MAX_ATTACHMENTS + 50 }
-  })
 
   const limiter = new RateLimiter(config.RATE_LIMIT_MAX, config.RATE_LIMIT_WINDOW_MS)
   const limit = `at most ${config.RATE_LIMIT_MAX} per ${config.RATE_LIMIT_WINDOW_MS / 1000} s from one address`
@@ -88,7 +85,15 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
   }
 
   fastify.get(IUPDATE_PATH, handle)
-  fastify.post(IUPDATE_PATH, handle)
+  // Only a POST has a body, so multipart (messages with attachments) is registered for POST
+  // alone: its hooks (a listener on every response, cleanup after it) are async, and polls by
+  // GET are spared them. The hook above and the form parser apply to both.
+  await fastify.register(async (posts) => {
+    await posts.register(multipart, {
+      limits: { fileSize: config.MESSAGE_MAX_ATTACHMENT_BYTES, files: config.MESSAGE_MAX_ATTACHMENTS, fields: 50, fieldSize: 256 * 1024, parts: config.MESSAGE_MAX_ATTACHMENTS + 50 }
+    })
+    posts.post(IUPDATE_PATH, handle)
+  })
 }
 
 export default iupdateRoutes

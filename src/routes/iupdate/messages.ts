@@ -53,7 +53,8 @@ export const sendmsg: IupdateFunction = async (context) => {
   let raw = rawFields(request)
   let staging: AttachmentStaging | undefined
   try {
-    if (request.isMultipart()) {
+    // Multipart comes by POST only, and only POST requests have isMultipart (index.ts).
+    if (request.method === 'POST' && request.isMultipart()) {
       // Fields read as latin1 keep their bytes; the charset is known only once all have arrived.
       staging = await app.inbox.stage()
       try {
