@@ -53,8 +53,6 @@ export interface QueryDeps {
   tokens: TokenSigner
   contacts: Contacts
   licenses: LicenseCache
-  /** Base of download URLs, without a trailing slash: `https://updates.example.com`. */
-  baseUrl: string
   linkTtlMs: number
   now?: Date
 }
@@ -73,7 +71,7 @@ interface CheckedQuery extends ProgramQuery {
  * usually is. Reading a license, taking a seat or signing a new LICENSE string waits, and the
  * programs after it are answered once it is done, one after another as before.
  */
-export function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuery[]): ProgramAnswer[] | Promise<ProgramAnswer[]> {
+export function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuery[], linkBase: LinkBase): ProgramAnswer[] | Promise<ProgramAnswer[]> {
   const now = deps.now ?? new Date()
   const checked: CheckedQuery[] = queries.map((query) => {
     const serial = query.serial?.trim()
@@ -86,18 +84,25 @@ export function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuer
   for (const { check } of checked) if (check?.valid === true && !keys.includes(check.key)) keys.push(check.key)
   // Only when some program names a well-formed serial: an unlicensed poll reads nothing.
   const licenses = keys.length === 0 ? new Map<string, LicenseForPcid>() : deps.licenses.cached(keys, pcid)
-  if (licenses === undefined) return deps.licenses.lookup(keys, pcid).then((read) => answerFrom(deps, pcid, checked, read, now, 0, []))
-  return answerFrom(deps, pcid, checked, licenses, now, 0, [])
+  if (licenses === undefined) return deps.licenses.lookup(keys, pcid).then((read) => answerFrom(deps, pcid, checked, read, now, linkBase, 0, []))
+  return answerFrom(deps, pcid, checked, licenses, now, linkBase, 0, [])
 }
 
+/**
+ * Base of download URLs, without a trailing slash (`https://updates.example.com`): asked for
+ * only when a link is built, so a poll with nothing to fetch never works it out. May throw
+ * (a Host header that names no host).
+ */
+export type LinkBase = () => string
+
 /** Answers the programs from index `from` on into `answers`, waiting where one has to. */
-function answerFrom (deps: QueryDeps, pcid: string, checked: CheckedQuery[], licenses: Map<string, LicenseForPcid>, now: Date, from: number, answers: ProgramAnswer[]): ProgramAnswer[] | Promise<ProgramAnswer[]> {
+function answerFrom (deps: QueryDeps, pcid: string, checked: CheckedQuery[], licenses: Map<string, LicenseForPcid>, now: Date, linkBase: LinkBase, from: number, answers: ProgramAnswer[]): ProgramAnswer[] | Promise<ProgramAnswer[]> {
   for (let i = from; i < checked.length; i++) {
-    const answer = answerOne(deps, pcid, checked[i], licenses, now)
+    const answer = answerOne(deps, pcid, checked[i], licenses, now, linkBase)
     if (answer instanceof Promise) {
       return answer.then((done) => {
         answers.push(done)
-        return answerFrom(deps, pcid, checked, licenses, now, i + 1, answers)
+        return answerFrom(deps, pcid, checked, licenses, now, linkBase, i + 1, answers)
       })
     }
     answers.push(answer)
@@ -105,7 +110,7 @@ function answerFrom (deps: QueryDeps, pcid: string, checked: CheckedQuery[], lic
   return answers
 }
 
-function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, licenses: Map<string, LicenseForPcid>, now: Date): ProgramAnswer | Promise<ProgramAnswer> {
+function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, licenses: Map<string, LicenseForPcid>, now: Date, linkBase: LinkBase): ProgramAnswer | Promise<ProgramAnswer> {
   const program = query.program?.trim() ?? ''
   const answer: ProgramAnswer = { program, ok: '', license: '', kind: 'none', reason: undefined, files: [], run: [] }
   if (!PROGRAM_NAME.test(program) || !programExists(deps.repository, deps.catalog, program)) {
@@ -128,7 +133,7 @@ function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, licenses
 
   const newer = release !== undefined && compareVersions(release.folder.version, current) > 0 ? release : undefined
   const decision = decideEntitlement({ serial, program, license, seat, releasedAt: newer?.releasedAt, check })
-  const offer: Offer = { answer, pcid, versionText, current, newer, license, serial: check?.valid === true ? check.key : serial }
+  const offer: Offer = { answer, pcid, versionText, current, newer, license, serial: check?.valid === true ? check.key : serial, linkBase }
   if (!decision.entitled || !decision.bindSeat || license === undefined) return listFiles(deps, offer, decision, now)
   return bindSeat(deps.prisma, license.id, pcid).then((bound) => {
     if (bound === 'bound' || bound === 'already') deps.licenses.seatTaken(license.key, pcid)
@@ -150,6 +155,7 @@ interface Offer {
   license: LicenseForPcid | undefined
   /** The serial as it names its own update folder: the canonical key when it is one. */
   serial: string | undefined
+  linkBase: LinkBase
 }
 
 /** The files of the offer (PROTOCOL.md §3), with the LICENSE string and links when entitled. */
@@ -179,15 +185,17 @@ function listFiles (deps: QueryDeps, offer: Offer, decision: Entitlement, now: D
   }
   const claims = { prog: program, sub: license.key, pcid, ver: newer?.folder.name ?? offer.versionText, mnt: license.maintenanceEnd?.toISOString() ?? null }
   const signed = deps.signer.reused(claims, now)
-  if (signed !== undefined) return withLinks(deps, answer, signed, files, pcid, license, now)
-  return deps.signer.issue(claims, now).then((fresh) => withLinks(deps, answer, fresh, files, pcid, license, now))
+  if (signed !== undefined) return withLinks(deps, answer, signed, files, offer, license, now)
+  return deps.signer.issue(claims, now).then((fresh) => withLinks(deps, answer, fresh, files, offer, license, now))
 }
 
 /** The answer with its LICENSE string and a link to each file. */
-function withLinks (deps: QueryDeps, answer: ProgramAnswer, license: string, files: RepoFile[], pcid: string, licensed: LicenseForPcid, now: Date): ProgramAnswer {
+function withLinks (deps: QueryDeps, answer: ProgramAnswer, license: string, files: RepoFile[], offer: Offer, licensed: LicenseForPcid, now: Date): ProgramAnswer {
   answer.license = license
-  const tokens = deps.tokens.issue({ pcid, licenseId: licensed.id, expiresAt: new Date(now.getTime() + deps.linkTtlMs) }, files)
-  answer.files = files.map((file, j) => ({ file, url: `${deps.baseUrl}/ftp/${urlPath(file)}?t=${tokens[j]}` }))
+  if (files.length === 0) return answer
+  const base = offer.linkBase()
+  const tokens = deps.tokens.issue({ pcid: offer.pcid, licenseId: licensed.id, expiresAt: new Date(now.getTime() + deps.linkTtlMs) }, files)
+  answer.files = files.map((file, j) => ({ file, url: `${base}/ftp/${urlPath(file)}?t=${tokens[j]}` }))
   return answer
 }
 const urlPaths = new WeakMap<RepoFile, string>()

@@ -9,7 +9,7 @@ import { getpcid } from './getpcid.js'
 import { ansmsg, getmsg, sendmsg } from './messages.js'
 import { newveravail } from './newveravail.js'
 import { qrymaxver } from './qrymaxver.js'
-import { sendBytes } from '../../protocol/send.js'
+import { sendAnswer } from '../../protocol/send.js'
 import { RateLimiter } from './rate-limit.js'
 import type { IupdateAnswer, IupdateFunction } from './types.js'
 
@@ -80,8 +80,7 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
 
   function send (reply: FastifyReply, lines: IupdateAnswer, charset: Charset): FastifyReply {
     if (lines === null) return reply
-    reply.header('cache-control', 'no-store')
-    return sendBytes(reply, 200, contentType(charset), byteString(linesText(lines), charset))
+    return sendAnswer(reply, contentType(charset), byteString(linesText(lines), charset))
   }
 
   fastify.get(IUPDATE_PATH, handle)

@@ -1,10 +1,11 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ProtocolError } from '../../errors.js'
 import { logsInfo } from '../../log-level.js'
 import { isPcidSyntax } from '../../license/pcid.js'
-import { array, scalar } from '../../protocol/fields.js'
+import { array, scalar, type Fields } from '../../protocol/fields.js'
 import { qrymaxverLines } from '../../protocol/qrymaxver.js'
 import type { Line } from '../../protocol/text.js'
-import { answerQuery, MAX_PROGRAMS, type ProgramAnswer, type ProgramQuery } from '../../updates/query.js'
+import { answerQuery, MAX_PROGRAMS, type ProgramAnswer, type ProgramQuery, type QueryDeps } from '../../updates/query.js'
 import { publicBase } from './base-url.js'
 import type { IupdateFunction } from './types.js'
 
@@ -27,8 +28,20 @@ export const qrymaxver: IupdateFunction = ({ request, fields, app }) => {
   if (programs.length === 0) throw new ProtocolError('BAD_REQUEST', 'No programs: send prog[]=<name>&version[]=<version>&serial[]=<serial>.')
   if (!isPcidSyntax(pcid)) throw unknownPcid()
   const queries: ProgramQuery[] = programs.map((program, i) => ({ program, version: versions[i], serial: serials[i] }))
-  const answer = (): Line[] | Promise<Line[]> => {
-    const answers = answerQuery({
+  if (app.contacts.isKnown(pcid)) return answer(app, request, fields, pcid, queries)
+  return app.contacts.exists(pcid).then((known) => {
+    if (!known) throw unknownPcid()
+    return answer(app, request, fields, pcid, queries)
+  })
+}
+
+/** What answerQuery needs from the app: the same for every request, so built once per app. */
+const depsOfApp = new WeakMap<FastifyInstance, QueryDeps>()
+
+function depsOf (app: FastifyInstance): QueryDeps {
+  let deps = depsOfApp.get(app)
+  if (deps === undefined) {
+    deps = {
       prisma: app.prisma,
       repository: app.repository,
       catalog: app.catalog,
@@ -36,21 +49,24 @@ export const qrymaxver: IupdateFunction = ({ request, fields, app }) => {
       tokens: app.tokens,
       contacts: app.contacts,
       licenses: app.licenses,
-      baseUrl: publicBase(request, app.config.PUBLIC_URL),
       linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000
-    }, pcid, queries)
-    return answers instanceof Promise ? answers.then(lines) : lines(answers)
+    }
+    depsOfApp.set(app, deps)
   }
-  const lines = (answers: ProgramAnswer[]): Line[] => {
-    // The summary is built only when it will be written: polls are the bulk of all requests.
-    if (logsInfo(request.log)) request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
-    return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
-  }
-  if (app.contacts.isKnown(pcid)) return answer()
-  return app.contacts.exists(pcid).then((known) => {
-    if (!known) throw unknownPcid()
-    return answer()
-  })
+  return deps
+}
+
+function answer (app: FastifyInstance, request: FastifyRequest, fields: Fields, pcid: string, queries: ProgramQuery[]): Line[] | Promise<Line[]> {
+  const answers = answerQuery(depsOf(app), pcid, queries, () => publicBase(request, app.config.PUBLIC_URL))
+  return answers instanceof Promise
+    ? answers.then((done) => lines(request, fields, pcid, done))
+    : lines(request, fields, pcid, answers)
+}
+
+function lines (request: FastifyRequest, fields: Fields, pcid: string, answers: ProgramAnswer[]): Line[] {
+  // The summary is built only when it will be written: polls are the bulk of all requests.
+  if (logsInfo(request.log)) request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
+  return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
 }
 
 function unknownPcid (): ProtocolError {

@@ -13,7 +13,10 @@ export interface IupdateContext {
   app: FastifyInstance
 }
 
-/** The KEY=value lines of a success; null when the function sent its reply itself (an HTML page). */
+/**
+ * The KEY=value lines of a success, sent with no headers but their own (headers set on the
+ * reply are not sent with them); null when the function sent its reply itself (an HTML page).
+ */
 export type IupdateAnswer = readonly Line[] | null
 
 /**

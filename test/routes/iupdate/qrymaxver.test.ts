@@ -1,4 +1,5 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
+import { request } from 'node:http'
 import t from 'tap'
 import { adminQuery } from '../../helpers/db.js'
 import { buildWorld, RELEASED, SETUP_SIZE } from '../../helpers/world.js'
@@ -163,4 +164,22 @@ t.test('licenses are re-read after LICENSE_CACHE_MS; a new seat is always checke
   const again = await ask(a)
   const first = await ask(a)
   t.equal(again.get('LICENSE[0]'), first.get('LICENSE[0]'), 'the same LICENSE string is handed out again within the hour')
+})
+
+t.test('the Host header matters only where a link is built from it', async (t) => {
+  const world = await buildWorld(t)
+  const pcid = await world.pcid()
+  const get = async (query: string): Promise<string> => await new Promise((resolve, reject) => {
+    const url = new URL(`${world.base}/myweb/iupdate.php?f=qrymaxver&${query}`)
+    request(url, { headers: { host: 'not_a_host!' } }, (res) => {
+      let body = ''
+      res.setEncoding('latin1')
+      res.on('data', (d: string) => { body += d })
+      res.on('end', () => resolve(body))
+    }).on('error', reject).end()
+  })
+  const noLinks = await get(`prog[]=ishop&version[]=2.6.5.1&pcid=${pcid}`)
+  t.match(noLinks, /^PCID=.*\r\nOK\[0\]=2\.7\.0\.0\r\nLICENSE\[0\]=\r\n/s, 'no links (no serial): answered')
+  const withFiles = await get(`prog[]=ishop&version[]=2.6.5.1&serial[]=${enc(world.keys.entitled)}&pcid=${pcid}`)
+  t.match(withFiles, /^ERROR=BAD_REQUEST\r\n/, 'links to build: the Host header is checked')
 })
