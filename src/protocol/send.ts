@@ -9,14 +9,10 @@ import { logsInfo } from '../log-level.js'
  * saving counts. Headers set on the reply so far (Retry-After, Cache-Control) are kept.
  */
 export function sendBytes (reply: FastifyReply, status: number, contentType: string, body: Buffer | string): FastifyReply {
-  reply.hijack()
   const headers = reply.getHeaders() as Record<string, string | number | string[]>
   headers['content-type'] = contentType
   headers['content-length'] = body.length
-  reply.raw.writeHead(status, headers)
-  reply.raw.end(typeof body === 'string' ? body : body.toString('latin1'), 'latin1')
-  if (logsInfo(reply.log)) reply.log.info({ res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed')
-  return reply
+  return write(reply, status, headers, typeof body === 'string' ? body : body.toString('latin1'))
 }
 
 /**
@@ -25,9 +21,13 @@ export function sendBytes (reply: FastifyReply, status: number, contentType: str
  * to Node as is (its fast path), not merged from the reply's: a poll spares that copy.
  */
 export function sendAnswer (reply: FastifyReply, contentType: string, body: string): FastifyReply {
+  return write(reply, 200, { 'cache-control': 'no-store', 'content-type': contentType, 'content-length': body.length }, body)
+}
+
+function write (reply: FastifyReply, status: number, headers: Record<string, string | number | string[]>, body: string): FastifyReply {
   reply.hijack()
-  reply.raw.writeHead(200, { 'cache-control': 'no-store', 'content-type': contentType, 'content-length': body.length })
+  reply.raw.writeHead(status, headers)
   reply.raw.end(body, 'latin1')
-  if (logsInfo(reply.log)) reply.log.info({ res: { statusCode: 200 }, responseTime: reply.elapsedTime }, 'request completed')
+  if (logsInfo(reply.log)) reply.log.info({ res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed')
   return reply
 }
