@@ -13,9 +13,18 @@ export const BLOCK = 16
  * in their last block. Node builds an HMAC context per MAC (most of its cost); here the
  * blocks an answer's links share are chained once (`chain`) and the last blocks of all its
  * links are encrypted in one call (`finish`).
+ *
+ * The chain itself is one call too, on a second long-lived context in CBC mode. That context
+ * does carry state from one call to the next: the last block it put out, which is the IV of
+ * its next call. XORing that block into the first block of a new chain cancels it, so the
+ * call computes the chain from a zero IV, as CMAC needs. One call into the cipher per chain
+ * instead of one per block: each call costs far more than the AES it does.
  */
 export class AesCmac {
   private readonly aes: Cipher
+  /** AES-CBC, for chains: it continues from `cbcLast`, the last block it put out. */
+  private readonly cbc: Cipher
+  private readonly cbcLast = Buffer.alloc(BLOCK)
   /** Subkey for a whole last block. */
   private readonly k1: Buffer
   /** Subkey for a padded last block. */
@@ -24,18 +33,28 @@ export class AesCmac {
   constructor (key: Buffer) {
     if (key.length !== BLOCK) throw new Error('AES-CMAC here takes a 16-byte (AES-128) key')
     this.aes = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false)
+    this.cbc = createCipheriv('aes-128-cbc', key, this.cbcLast).setAutoPadding(false)
     this.k1 = double(this.encrypt(Buffer.alloc(BLOCK)))
     this.k2 = double(this.k1)
   }
 
-  /** The chaining value after `blocks` (whole blocks), from a zero IV: CMAC's state before the last block. */
+  /**
+   * The chaining value after `blocks` (whole blocks), from a zero IV: CMAC's state before the
+   * last block. `blocks` is read in place and left as it was.
+   */
   chain (blocks: Buffer): Buffer {
     if (blocks.length % BLOCK !== 0) throw new RangeError('chain takes whole blocks')
-    let state: Buffer = Buffer.alloc(BLOCK)
-    for (let at = 0; at < blocks.length; at += BLOCK) {
-      for (let i = 0; i < BLOCK; i++) state[i] ^= blocks[at + i]
-      state = this.encrypt(state)
+    if (blocks.length === 0) return Buffer.alloc(BLOCK)
+    // The first block is XORed with the context's last output for the call, and back after it.
+    for (let i = 0; i < BLOCK; i++) blocks[i] ^= this.cbcLast[i]
+    let out: Buffer
+    try {
+      out = this.cbc.update(blocks)
+    } finally {
+      for (let i = 0; i < BLOCK; i++) blocks[i] ^= this.cbcLast[i]
     }
+    const state = out.subarray(out.length - BLOCK)
+    for (let i = 0; i < BLOCK; i++) this.cbcLast[i] = state[i]
     return state
   }
 
@@ -46,8 +65,12 @@ export class AesCmac {
    */
   finish (state: Buffer, lastBlocks: Buffer): Buffer {
     if (state.length !== BLOCK || lastBlocks.length % BLOCK !== 0) throw new RangeError('finish takes a state and whole last blocks')
+    const mask = Buffer.allocUnsafe(BLOCK)
+    for (let i = 0; i < BLOCK; i++) mask[i] = state[i] ^ this.k1[i]
     const input = Buffer.allocUnsafe(lastBlocks.length)
-    for (let i = 0; i < lastBlocks.length; i++) input[i] = lastBlocks[i] ^ state[i % BLOCK] ^ this.k1[i % BLOCK]
+    for (let at = 0; at < lastBlocks.length; at += BLOCK) {
+      for (let i = 0; i < BLOCK; i++) input[at + i] = lastBlocks[at + i] ^ mask[i]
+    }
     return this.encrypt(input)
   }
 

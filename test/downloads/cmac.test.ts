@@ -36,3 +36,21 @@ t.test('whole blocks only where the chain needs them', async (t) => {
   t.throws(() => cmac.finish(Buffer.alloc(16), Buffer.alloc(15)), RangeError)
   t.throws(() => new AesCmac(Buffer.alloc(32)), /16-byte/)
 })
+
+t.test('chains are independent of each other and leave their input as it was', async (t) => {
+  const key = randomBytes(16)
+  const cmac = new AesCmac(key)
+  // Chains of several lengths, interleaved with MACs: each must equal the one a fresh
+  // context computes, whatever the long-lived CBC context did before.
+  for (const blocks of [1, 4, 2, 7, 4, 1]) {
+    const message = randomBytes(blocks * BLOCK)
+    const copy = Buffer.from(message)
+    const state = cmac.chain(message)
+    t.same(message, copy, `${blocks} blocks: input unchanged`)
+    t.same(state, new AesCmac(key).chain(message), `${blocks} blocks: as from a fresh context`)
+    const last = randomBytes(BLOCK)
+    t.same(cmac.finish(state, last), independentCmac(key, Buffer.concat([message, last])), `${blocks} blocks: the MAC`)
+    cmac.mac(randomBytes(blocks * 5 + 3))
+  }
+  t.same(cmac.chain(Buffer.alloc(0)), Buffer.alloc(BLOCK), 'no blocks: the zero IV')
+})
