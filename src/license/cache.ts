@@ -16,6 +16,7 @@ interface Entry {
   program: string
   status: LicenseFacts['status']
   maintenanceEnd: Date | null
+  maintenanceEndIso: string | null
   seatLimit: number
   seats: Set<string>
 }
@@ -81,6 +82,7 @@ export class LicenseCache {
         program: row.program,
         status: row.status,
         maintenanceEnd: row.maintenance_end,
+        maintenanceEndIso: row.maintenance_end?.toISOString() ?? null,
         seatLimit: row.seat_limit,
         seats: new Set(row.seats)
       }
@@ -97,6 +99,7 @@ function forPcid (entry: Entry, pcid: string): LicenseForPcid {
     program: entry.program,
     status: entry.status,
     maintenanceEnd: entry.maintenanceEnd,
+    maintenanceEndIso: entry.maintenanceEndIso,
     seatLimit: entry.seatLimit,
     bound: entry.seats.has(pcid),
     used: entry.seats.size

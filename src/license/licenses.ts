@@ -54,4 +54,6 @@ export interface LicenseForPcid extends LicenseRecord {
   /** Whether the PCID holds a seat, and how many seats are taken. */
   bound: boolean
   used: number
+  /** maintenanceEnd as the LICENSE string's `mnt` claim (ISO 8601), worked out once per read, not per poll. */
+  maintenanceEndIso: string | null
 }

@@ -183,7 +183,7 @@ function listFiles (deps: QueryDeps, offer: Offer, decision: Entitlement, now: D
     answer.reason = decision.entitled ? 'LICENSE_UNKNOWN' : decision.reason
     return answer
   }
-  const claims = { prog: program, sub: license.key, pcid, ver: newer?.folder.name ?? offer.versionText, mnt: license.maintenanceEnd?.toISOString() ?? null }
+  const claims = { prog: program, sub: license.key, pcid, ver: newer?.folder.name ?? offer.versionText, mnt: license.maintenanceEndIso }
   const signed = deps.signer.reused(claims, now)
   if (signed !== undefined) return withLinks(deps, answer, signed, files, offer, license, now)
   return deps.signer.issue(claims, now).then((fresh) => withLinks(deps, answer, fresh, files, offer, license, now))
