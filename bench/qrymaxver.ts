@@ -1,7 +1,8 @@
 /**
  * qrymaxver and download benchmark (loopback only, bounded in time). Reports, in one run:
  *  - requests per second and p99 for an empty Fastify route (the reference), qrymaxver with
- *    nothing new (licensed, and unlicensed), and qrymaxver listing 5 files, as ratios;
+ *    nothing new (licensed, and unlicensed), qrymaxver listing 5 files and our app's /healthz
+ *    (what any request of the app costs), as ratios;
  *  - the throughput of a 1 GiB download next to nginx serving the same file, as a ratio;
  *  - server memory while 200 clients download at once.
  * Needs the build (npm run bench:qrymaxver builds) and nginx (apt-get install nginx-light) for
@@ -100,7 +101,10 @@ try {
   const cases: Array<[string, string]> = [
     ['qrymaxver, nothing new (licensed)', q('bench', '2.0.0', keys.bench)],
     ['qrymaxver, nothing new (no serial)', `${base}/myweb/iupdate.php?f=qrymaxver&prog[]=bench&version[]=2.0.0&pcid=${pcid}`],
-    ['qrymaxver, 5 files listed', q('bench', '1.0.0', keys.bench)]
+    ['qrymaxver, 5 files listed', q('bench', '1.0.0', keys.bench)],
+    // What every request of our app pays before any iUpdate code runs (logger, hooks, a larger
+    // app): the part of the ratios above that is not the poll's own work.
+    ['/healthz (our app, no iUpdate code)', `${base}/healthz`]
   ]
   // Calibration: the reference route after a fixed amount of busy work. On a machine whose
   // load generator shares the cores, each microsecond a request costs weighs more than its
