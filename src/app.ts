@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions, RawServerDefault } from 'fastify'
 import type { Config } from './config.js'
 import { RequestLogController, requestLogger } from './deferred-logger.js'
+import { frontServerFactory } from './http-server.js'
 import { requestIdGenerator } from './request-id.js'
 import configPlugin from './plugins/config.js'
 import errorsPlugin, { answerFrameworkError } from './plugins/errors.js'
@@ -60,6 +61,7 @@ export function redactUrl (url: string): string {
 
 /** Server options shared by src/server.ts and the tests: logging, request ids, proxies. */
 export function serverOptions (config: Config): FastifyServerOptions<RawServerDefault> {
+  const genReqId = requestIdGenerator()
   return {
     logger: {
       level: config.LOG_LEVEL,
@@ -77,7 +79,9 @@ export function serverOptions (config: Config): FastifyServerOptions<RawServerDe
     logController: new RequestLogController(),
     // genReqId reads X-Request-Id itself: Fastify would take any value given.
     requestIdHeader: false,
-    genReqId: requestIdGenerator(),
+    genReqId,
+    // Polls are answered before Fastify routes them when they can be (routes/iupdate/fast-path.ts).
+    serverFactory: frontServerFactory(genReqId),
     trustProxy: config.TRUST_PROXY,
     frameworkErrors: answerFrameworkError,
     return503OnClosing: true,

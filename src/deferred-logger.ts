@@ -2,6 +2,7 @@ import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyR
 import type { Bindings, ChildLoggerOptions } from 'pino'
 import pino from 'pino'
 import { logsInfo } from './log-level.js'
+import { wasHandedOver } from './request-id.js'
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 
@@ -64,11 +65,12 @@ export function requestLogger (logger: FastifyBaseLogger, bindings: Bindings, op
  * Fastify's own per-request lines, `incoming request` and `request completed`, are info lines,
  * and Fastify builds their arguments (reading the clock for the response time) before the
  * logger drops them. Above info this skips them before that work; a request that ends in an
- * error is still logged, at error level, as by Fastify's own controller.
+ * error is still logged, at error level, as by Fastify's own controller. A poll the fast path
+ * began and handed over has logged its `incoming request` there already.
  */
 export class RequestLogController extends LogController {
   override incomingRequest (request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
-    if (logsInfo(request.log)) super.incomingRequest(request, reply, metadata)
+    if (logsInfo(request.log) && !wasHandedOver(request.raw)) super.incomingRequest(request, reply, metadata)
   }
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {

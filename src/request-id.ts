@@ -14,9 +14,27 @@ export function requestIdGenerator (): (req: RawRequestDefaultExpression) => str
   const instance = randomBytes(6).toString('hex')
   let count = 0
   return (req) => {
+    const kept = handedOver.get(req)
+    if (kept !== undefined) return kept
     const given = req.headers['x-request-id']
     if (typeof given === 'string' && GIVEN_ID.test(given)) return given
     count++
     return `${instance}-${count.toString(36)}`
   }
+}
+
+/** Ids of requests that the fast path began and Fastify finishes (keepRequestId). */
+const handedOver = new WeakMap<RawRequestDefaultExpression, string>()
+
+/**
+ * A request the fast path (routes/iupdate/fast-path.ts) hands to Fastify keeps the id it was
+ * given there, so that all the lines it logs carry one id.
+ */
+export function keepRequestId (req: RawRequestDefaultExpression, id: string): void {
+  handedOver.set(req, id)
+}
+
+/** Whether the fast path began this request (and so already logged its `incoming request` line). */
+export function wasHandedOver (req: RawRequestDefaultExpression): boolean {
+  return handedOver.has(req)
 }

@@ -55,6 +55,25 @@ t.test('request ids: honoured from a proxy when sane, else generated; logs redac
   t.notMatch(logged, /SECRETTOKEN|SECRETBEARER/)
 })
 
+t.test('polls on a socket log the lines they log through Fastify, under one request id each', async (t) => {
+  const { instance, logged } = await loggedApp(t, 'info')
+  const base = await instance.listen({ port: 0, host: '127.0.0.1' })
+  const pcid = (await (await fetch(`${base}/myweb/iupdate.php?f=getpcid`)).text()).trim().slice(5)
+  const poll = async (id: string, who: string): Promise<number> => (await fetch(`${base}/myweb/iupdate.php?f=qrymaxver&prog[]=nosuch&version[]=1.0&pcid=${who}`, { headers: { 'x-request-id': id } })).status
+  // The first poll of a new PCID reads it from the database: begun before Fastify, finished by it.
+  t.equal(await poll('over-1', pcid), 200)
+  t.equal(await poll('fast-1', pcid), 200)
+  t.equal(await poll('error-1', 'Z'.repeat(26)), 404)
+  const lines = logged().trim().split('\n').map((line) => JSON.parse(line))
+  const fast = lines.filter((line) => line.reqId === 'fast-1')
+  t.same(fast.map((line) => line.msg), ['incoming request', 'qrymaxver answered', 'request completed'], 'answered before Fastify: its lines all the same')
+  t.match(fast[0], { req: { method: 'GET', url: /^\/myweb\/iupdate\.php\?f=qrymaxver&/, remoteAddress: '127.0.0.1' } })
+  t.match(fast[2], { res: { statusCode: 200 }, responseTime: Number })
+  t.same(lines.filter((line) => line.reqId === 'over-1').map((line) => line.msg), ['incoming request', 'qrymaxver answered', 'request completed'], 'begun there, finished by Fastify: the same lines, one id')
+  t.same(lines.filter((line) => line.reqId === 'error-1').map((line) => line.msg), ['incoming request', 'request completed'])
+  t.match(lines.find((line) => line.reqId === 'error-1' && line.msg === 'request completed'), { res: { statusCode: 404 } })
+})
+
 t.test('at LOG_LEVEL=warn, a request that goes well writes nothing, a failure is logged with its request id', async (t) => {
   const { instance, logged } = await loggedApp(t, 'warn', (f) => f.get('/boom', async () => { throw new Error('broken on purpose') }))
   t.equal((await instance.inject({ url: '/healthz' })).statusCode, 200)

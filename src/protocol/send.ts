@@ -1,5 +1,5 @@
+import type { ServerResponse } from 'node:http'
 import type { FastifyReply } from 'fastify'
-import { logsInfo } from '../log-level.js'
 
 /**
  * Sends a protocol body (already encoded bytes) in one write: `body` is the bytes, or a string
@@ -21,13 +21,23 @@ export function sendBytes (reply: FastifyReply, status: number, contentType: str
  * to Node as is (its fast path), not merged from the reply's: a poll spares that copy.
  */
 export function sendAnswer (reply: FastifyReply, contentType: string, body: string): FastifyReply {
-  return write(reply, 200, { 'cache-control': 'no-store', 'content-type': contentType, 'content-length': body.length }, body)
+  return write(reply, 200, answerHeaders(contentType, body), body)
+}
+
+/** A protocol success written on the raw response, as `sendAnswer` writes it: the polls' fast path (routes/iupdate/fast-path.ts). */
+export function writeAnswer (res: ServerResponse, contentType: string, body: string): void {
+  res.writeHead(200, answerHeaders(contentType, body))
+  res.end(body, 'latin1')
+}
+
+function answerHeaders (contentType: string, body: string): Record<string, string | number> {
+  return { 'cache-control': 'no-store', 'content-type': contentType, 'content-length': body.length }
 }
 
 function write (reply: FastifyReply, status: number, headers: Record<string, string | number | string[]>, body: string): FastifyReply {
   reply.hijack()
   reply.raw.writeHead(status, headers)
   reply.raw.end(body, 'latin1')
-  if (logsInfo(reply.log)) reply.log.info({ res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed')
+  // Its `request completed` line is Fastify's: it listens for the end of every response, hijacked or not.
   return reply
 }

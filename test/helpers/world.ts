@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
 import { createLicense } from '../../src/license/licenses.js'
-import { buildTestApp, listen, type TestApp } from './app.js'
+import { buildTestApp, listen, type TestApp, type TestAppOptions } from './app.js'
 import { makeTree } from './tree.js'
 
 /**
@@ -23,7 +23,7 @@ export interface World extends TestApp {
   query: (params: string, base?: string) => Promise<{ status: number, lines: string[], map: Map<string, string> }>
 }
 
-export async function buildWorld (t: Test, env: Record<string, string> = {}, options: { databaseUrl?: string } = {}): Promise<World> {
+export async function buildWorld (t: Test, env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<World> {
   const setup = randomBytes(SETUP_SIZE)
   const keys = { entitled: '', expired: '', suspended: '', single: '', serialFolder: '', many: '' }
   const root = await makeTree(t, {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import { parse as parseQuery } from 'node:querystring'
 import multipart from '@fastify/multipart'
 import { ProtocolError } from '../../errors.js'
@@ -11,6 +12,8 @@ import { newveravail } from './newveravail.js'
 import { qrymaxver } from './qrymaxver.js'
 import { sendAnswer } from '../../protocol/send.js'
 import { RateLimiter } from './rate-limit.js'
+import { pollFastPath, type HandOver } from './fast-path.js'
+import { setFrontHandler } from '../../http-server.js'
 import type { IupdateAnswer, IupdateFunction } from './types.js'
 
 export const IUPDATE_PATH = '/myweb/iupdate.php'
@@ -47,13 +50,34 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
   const limiter = new RateLimiter(config.RATE_LIMIT_MAX, config.RATE_LIMIT_WINDOW_MS)
   const limit = `at most ${config.RATE_LIMIT_MAX} per ${config.RATE_LIMIT_WINDOW_MS / 1000} s from one address`
 
+  // Polls answered before Fastify routes them (fast-path.ts); what they hand over is finished below.
+  const handedOver = new WeakMap<IncomingMessage, HandOver>()
+  let closing = false
+  // Behind a trusted proxy the client's address and the links' host come from X-Forwarded-*,
+  // which Fastify's request works out: those polls take the ordinary route.
+  if (!config.TRUST_PROXY) {
+    const installed = setFrontHandler(fastify.server, pollFastPath({
+      path: IUPDATE_PATH,
+      maxUrlBytes: config.MAX_QUERY_BYTES,
+      limiter,
+      log: fastify.log,
+      answer: (fields, request) => qrymaxver({ request, fields, app: fastify }),
+      handOver: (req, given) => handedOver.set(req, given),
+      closing: () => closing
+    }))
+    if (installed) {
+      fastify.addHook('preClose', (done) => { closing = true; done() })
+      fastify.addHook('onClose', (instance, done) => { setFrontHandler(instance.server, undefined); done() })
+    }
+  }
+
   // Every poll of every installed PC passes here: hooks are callback-style (no promise per request).
   fastify.addHook('onRequest', (request, reply, done) => {
     if (request.url.length > config.MAX_QUERY_BYTES) {
       done(new ProtocolError('URI_TOO_LONG', `The request line is longer than ${config.MAX_QUERY_BYTES} bytes.`))
       return
     }
-    const wait = limiter.take(request.ip)
+    const wait = handedOver.get(request.raw)?.wait ?? limiter.take(request.ip)
     if (wait > 0) {
       // Only the refusal says what the limit is: update agents never read x-ratelimit-* on a normal answer.
       reply.header('retry-after', wait).header('x-ratelimit-limit', config.RATE_LIMIT_MAX).header('x-ratelimit-remaining', 0).header('x-ratelimit-reset', wait)
@@ -74,7 +98,8 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     if (name === undefined || name === '') throw new ProtocolError('BAD_REQUEST', 'Missing f: the function to call (getpcid, qrymaxver, ...).')
     const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
     if (fn === undefined) throw new ProtocolError('UNKNOWN_FUNCTION', `Unknown function f=${name.slice(0, 40)}.`)
-    const answer = fn({ request, reply, fields, charset, prisma: fastify.prisma, app: fastify })
+    const outcome = handedOver.get(request.raw)?.outcome
+    const answer = outcome !== undefined ? outcome() : fn({ request, reply, fields, charset, prisma: fastify.prisma, app: fastify })
     return answer instanceof Promise ? answer.then((lines) => send(reply, lines, charset)) : send(reply, answer, charset)
   }
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { ProtocolError } from '../../errors.js'
 import { logsInfo } from '../../log-level.js'
 import { isPcidSyntax } from '../../license/pcid.js'
@@ -7,13 +7,13 @@ import { qrymaxverLines } from '../../protocol/qrymaxver.js'
 import type { Line } from '../../protocol/text.js'
 import { answerQuery, MAX_PROGRAMS, type ProgramAnswer, type ProgramQuery, type QueryDeps } from '../../updates/query.js'
 import { publicBase } from './base-url.js'
-import type { IupdateFunction } from './types.js'
+import type { IupdateFunction, PollRequest } from './types.js'
 
 /**
  * f=qrymaxver (PROTOCOL.md §3): newer version, entitlement and files, per program. Answered
  * without a promise when the PCID and its licenses are known here (answerQuery).
  */
-export const qrymaxver: IupdateFunction = ({ request, fields, app }) => {
+export const qrymaxver = ({ request, fields, app }: { request: PollRequest, fields: Fields, app: FastifyInstance }): ReturnType<IupdateFunction> => {
   const pcid = scalar(fields, 'pcid')?.trim()
   if (pcid === undefined || pcid === '') throw new ProtocolError('BAD_REQUEST', 'Missing pcid: ask f=getpcid for one first.')
   let programs: Array<string | undefined>, versions: Array<string | undefined>, serials: Array<string | undefined>
@@ -56,14 +56,14 @@ function depsOf (app: FastifyInstance): QueryDeps {
   return deps
 }
 
-function answer (app: FastifyInstance, request: FastifyRequest, fields: Fields, pcid: string, queries: ProgramQuery[]): Line[] | Promise<Line[]> {
+function answer (app: FastifyInstance, request: PollRequest, fields: Fields, pcid: string, queries: ProgramQuery[]): Line[] | Promise<Line[]> {
   const answers = answerQuery(depsOf(app), pcid, queries, () => publicBase(request, app.config.PUBLIC_URL))
   return answers instanceof Promise
     ? answers.then((done) => lines(request, fields, pcid, done))
     : lines(request, fields, pcid, answers)
 }
 
-function lines (request: FastifyRequest, fields: Fields, pcid: string, answers: ProgramAnswer[]): Line[] {
+function lines (request: PollRequest, fields: Fields, pcid: string, answers: ProgramAnswer[]): Line[] {
   // The summary is built only when it will be written: polls are the bulk of all requests.
   if (logsInfo(request.log)) request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
   return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')

@@ -3,6 +3,9 @@ import type { PrismaClient } from '../../db/prisma.js'
 import type { Fields } from '../../protocol/fields.js'
 import type { Charset, Line } from '../../protocol/text.js'
 
+/** What f=qrymaxver needs of its request (the fast path gives it this much): a logger, and the scheme and host of its links. */
+export type PollRequest = Pick<FastifyRequest, 'log' | 'host' | 'protocol'>
+
 export interface IupdateContext {
   request: FastifyRequest
   reply: FastifyReply
