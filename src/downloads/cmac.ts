@@ -4,9 +4,12 @@ import { createCipheriv, type Cipher } from 'node:crypto'
 export const BLOCK = 16
 
 /**
- * AES-CMAC (RFC 4493, NIST SP 800-38B) with AES-128: a CBC chain of the block cipher from a
- * zero IV, with a subkey mixed into the last block. Node has no CMAC of its own; AES in ECB
- * mode on whole blocks is the block cipher itself, so one long-lived ECB context computes
+ * AES-CMAC (RFC 4493, NIST SP 800-38B) with AES-128, the MAC of download links of format 3:
+ * links are issued as format 4 now (keyed BLAKE2s, blake2s.ts), and this verifies the format 3
+ * links handed out before, until they expire. The rest tells how it was made fast for issuing.
+ *
+ * CMAC is a CBC chain of the block cipher from a zero IV, with a subkey mixed into the last
+ * block. Node has no CMAC of its own; AES in ECB mode on whole blocks is the block cipher itself, so one long-lived ECB context computes
  * every MAC (ECB keeps no state from one block to the next).
  *
  * Why not HMAC: a download link is a MAC, and an answer lists many links that differ only

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { createHash, createHmac, hkdfSync } from 'node:crypto'
 import { TOKEN_LENGTH, TokenSigner, type LinkGrant, type LinkedFile } from '../../src/downloads/tokens.js'
+import { blake2s } from '@noble/hashes/blake2.js'
 import { independentCmac } from '../helpers/cmac.js'
 
 const SECRET = Buffer.from('unit-test-token-secret-0123456789abcdef')
@@ -13,25 +14,49 @@ function grant (over: Partial<LinkGrant> = {}): LinkGrant {
   return { pcid: 'A'.repeat(26), licenseId: LICENSE, expiresAt: in1h, ...over }
 }
 
-t.test('a token carries its claims, bound to its file, signed with AES-CMAC under a key derived from the secret', async (t) => {
+t.test('a token carries its claims, bound to its file, signed with keyed BLAKE2s under a key derived from the secret', async (t) => {
   const signer = new TokenSigner(SECRET)
   const [token] = signer.issue(grant(), [A])
   t.equal(token.length, TOKEN_LENGTH)
   t.equal(TOKEN_LENGTH, 115)
   t.match(signer.verify(token, A.path), { ok: true, claims: { pcid: 'A'.repeat(26), licenseId: LICENSE, expiresAt: in1h, contentTag: 'ab'.repeat(8) } })
   t.match(signer.verify(token, B.path), { ok: false, status: 403 }, 'not for another file')
-  // The layout of format 3, checked byte by byte against an independent computation.
+  // The layout of format 4, checked byte by byte against an independent computation.
   const bytes = Buffer.from(token, 'base64url')
   t.equal(bytes.length, 86)
-  t.equal(bytes[0], 3)
+  t.equal(bytes[0], 4)
   t.equal(bytes.readUInt32BE(1), in1h.getTime() / 1000)
   t.equal(bytes.toString('ascii', 5, 31), 'A'.repeat(26))
   t.equal(bytes.toString('hex', 31, 47), LICENSE.replace(/-/g, ''))
   t.same(bytes.subarray(54, 62), createHash('sha256').update(A.path).digest().subarray(0, 8))
   t.equal(bytes.toString('hex', 62, 70), 'ab'.repeat(8))
-  const key = Buffer.from(hkdfSync('sha256', SECRET, Buffer.alloc(0), 'iupdate-server download links, format 3', 16))
+  const key = Buffer.from(hkdfSync('sha256', SECRET, Buffer.alloc(0), 'iupdate-server download links, format 4', 32))
   const message = Buffer.concat([bytes.subarray(0, 54), Buffer.alloc(10), bytes.subarray(54, 70)])
-  t.same(bytes.subarray(70), independentCmac(key, message))
+  t.same(bytes.subarray(70), Buffer.from(blake2s(message, { key, dkLen: 16 })))
+})
+
+t.test('links of format 3 (AES-CMAC, the builds before) still verify until they expire', async (t) => {
+  const signer = new TokenSigner(SECRET)
+  const key = Buffer.from(hkdfSync('sha256', SECRET, Buffer.alloc(0), 'iupdate-server download links, format 3', 16))
+  /** A token laid out as format 4, with format 3's byte and MAC. */
+  const format3 = (expiresAt = in1h): string => {
+    const bytes = Buffer.from(signer.issue(grant({ expiresAt }), [A])[0], 'base64url')
+    bytes[0] = 3
+    const message = Buffer.concat([bytes.subarray(0, 54), Buffer.alloc(10), bytes.subarray(54, 70)])
+    independentCmac(key, message).copy(bytes, 70)
+    return bytes.toString('base64url')
+  }
+  const token = format3()
+  t.match(signer.verify(token, A.path), { ok: true, claims: { pcid: 'A'.repeat(26), licenseId: LICENSE, expiresAt: in1h, contentTag: 'ab'.repeat(8) } })
+  t.match(signer.verify(token, B.path), { ok: false, status: 403 }, 'another file')
+  t.match(signer.verify(format3(new Date(Date.now() - 1000)), A.path), { ok: false, status: 410 }, 'expired')
+  t.match(signer.open(token), { claims: { pcid: 'A'.repeat(26) } })
+  const altered = token.slice(0, 20) + (token[20] === 'A' ? 'B' : 'A') + token.slice(21)
+  t.match(signer.verify(altered, A.path), { ok: false, status: 403 }, 'altered')
+  // Its MAC is not format 4's: the format byte alone changed makes it a forgery.
+  const relabelled = Buffer.from(token, 'base64url')
+  relabelled[0] = 4
+  t.match(signer.verify(relabelled.toString('base64url'), A.path), { ok: false, status: 403 }, 'format 3 bytes under format 4')
 })
 
 t.test('the links of one answer: each bound to its own file, sharing their first 54 bytes', async (t) => {
@@ -46,6 +71,26 @@ t.test('the links of one answer: each bound to its own file, sharing their first
     files.forEach((other, j) => { if (j !== i) t.match(signer.verify(tokens[i], other.path), { ok: false, status: 403 }, `link ${i} is not for file ${j}`) })
   })
   t.same(signer.issue(grant(), []), [], 'no files, no links')
+})
+
+t.test('a file whose content changed gets links with its new content tag, and answers of any size are whole', async (t) => {
+  const signer = new TokenSigner(SECRET)
+  const file: LinkedFile = { path: 'prog/1.0/a.dll', sha256: 'ab'.repeat(32) }
+  const tagOf = (token: string): string | undefined => signer.open(token)?.claims.contentTag
+  t.equal(tagOf(signer.issue(grant(), [file])[0]), 'ab'.repeat(8))
+  // The same object with new content (kept parts are keyed by object), then a new object for the path (by path).
+  file.sha256 = '12'.repeat(32)
+  t.equal(tagOf(signer.issue(grant(), [file])[0]), '12'.repeat(8), 'the same object, changed')
+  t.equal(tagOf(signer.issue(grant(), [{ path: file.path, sha256: '34'.repeat(32) }])[0]), '34'.repeat(8), 'another object for the path')
+  t.equal(tagOf(signer.issue(grant(), [file])[0]), '12'.repeat(8), 'the first object again')
+  // Growing scratch space between answers: each answer's links are its own, each whole.
+  for (const n of [1, 40, 3, 200]) {
+    const files = Array.from({ length: n }, (_, i) => ({ path: `prog/1.0/f${i}.dll`, sha256: i.toString(16).padStart(64, '0') }))
+    const tokens = signer.issue(grant(), files)
+    t.equal(tokens.length, n)
+    const bad = files.filter((f, i) => tokens[i].length !== TOKEN_LENGTH || !signer.verify(tokens[i], f.path).ok || tagOf(tokens[i]) !== f.sha256.slice(0, 16))
+    t.same(bad, [], `${n} files: every link verifies for its file`)
+  }
 })
 
 t.test('answers issued one after another keep their own claims', async (t) => {
