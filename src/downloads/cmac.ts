@@ -9,8 +9,9 @@ export const BLOCK = 16
  * links handed out before, until they expire. The rest tells how it was made fast for issuing.
  *
  * CMAC is a CBC chain of the block cipher from a zero IV, with a subkey mixed into the last
- * block. Node has no CMAC of its own; AES in ECB mode on whole blocks is the block cipher itself, so one long-lived ECB context computes
- * every MAC (ECB keeps no state from one block to the next).
+ * block. Node has no CMAC of its own; AES in ECB mode on whole blocks is the block cipher
+ * itself, so one long-lived ECB context computes every MAC (ECB keeps no state from one block
+ * to the next).
  *
  * Why not HMAC: a download link is a MAC, and an answer lists many links that differ only
  * in their last block. Node builds an HMAC context per MAC (most of its cost); here the

@@ -28,9 +28,8 @@ import { AesCmac, BLOCK } from './cmac.js'
  * whole base64 groups: their text is shared too.)
  *
  * Format 3 (the builds before) is format 4 with AES-CMAC (cmac.ts) of the same 80 bytes under
- * an AES-128 key derived the same way, and still verifies until its links expire, as do
- * formats 1 and 2 (the earlier builds: HMAC-SHA-256, 83 bytes, 111 characters) still verify
- * until their links expire:
+ * an AES-128 key derived the same way. It still verifies until its links expire, and so do
+ * formats 1 and 2 (the earlier builds: HMAC-SHA-256, 83 bytes, 111 characters):
  *   [0] format, [1..4] expiry, [5..30] PCID, [31..46] license id, then format 2: [47..54]
  *   path digest, [55..58] random, [59..66] content tag; format 1: [47..58] path digest,
  *   [59..66] content tag; [67..82] first 16 bytes of HMAC-SHA-256(secret, bytes 0..66).
@@ -110,8 +109,6 @@ export class TokenSigner {
   private readonly licenseBytes = new LRUCache<string, Buffer>({ max: 10_000 })
   /** Per path: the file's own block (path digest and content tag), kept while its content is the same. */
   private readonly fileParts = new LRUCache<string, FilePart>({ max: 100_000 })
-  private readonly partsOfFiles = new WeakMap<LinkedFile, FilePart>()
-  private readonly parts: FilePart[] = []
   /** The shared bytes of the answer being issued, and the zeros that pad them to blocks. */
   private readonly shared = Buffer.alloc(SHARED_BLOCKS)
   private space = Buffer.alloc(0)
@@ -153,7 +150,7 @@ export class TokenSigner {
     else this.licenseField(grant.licenseId).copy(shared, 31)
     this.nonces.next(shared, NONCE_AT)
     const sharedText = shared.toString('base64url', 0, SHARED)
-    const parts = this.partsFor(files)
+    const parts = files.map((file) => this.filePart(file))
     const state = this.mac.prefix(shared, SHARED_BLOCKS)
     // Each link's own part is its file block and its MAC: 32 bytes, which are not whole base64
     // groups. The first 15 bytes of the block are (20 characters, kept with the file); the
@@ -221,31 +218,18 @@ export class TokenSigner {
     return field
   }
 
-  /** The files' own parts, in order (fileParts): in `this.parts`, reused. */
-  private partsFor (files: readonly LinkedFile[]): FilePart[] {
-    const parts = this.parts
-    parts.length = files.length
-    for (let i = 0; i < files.length; i++) parts[i] = this.filePart(files[i])
-    return parts
-  }
-
   /**
    * A file's own block, 8 bytes of its path's digest and 8 of its content's, and the text of
-   * its first 15 bytes. Kept with the file object (a repository's files are the same objects
-   * until it is scanned again) and, for other objects, by path while the content is the same.
+   * its first 15 bytes: kept by path while the content is the same.
    */
   private filePart (file: LinkedFile): FilePart {
-    const kept = this.partsOfFiles.get(file)
+    const kept = this.fileParts.get(file.path)
     if (kept !== undefined && kept.sha256 === file.sha256) return kept
-    let part = this.fileParts.get(file.path)
-    if (part === undefined || part.sha256 !== file.sha256) {
-      const block = Buffer.alloc(BLOCK)
-      this.pathDigest(file.path).copy(block, 0, 0, 8)
-      block.write(file.sha256, 8, 8, 'hex')
-      part = { sha256: file.sha256, block, text: block.toString('base64url', 0, BLOCK - 1) }
-      this.fileParts.set(file.path, part)
-    }
-    this.partsOfFiles.set(file, part)
+    const block = Buffer.alloc(BLOCK)
+    this.pathDigest(file.path).copy(block, 0, 0, 8)
+    block.write(file.sha256, 8, 8, 'hex')
+    const part = { sha256: file.sha256, block, text: block.toString('base64url', 0, BLOCK - 1) }
+    this.fileParts.set(file.path, part)
     return part
   }
 

@@ -30,6 +30,7 @@ export function qrymaxverLines (pcid: string, answers: ProgramAnswer[], extended
 
 /** The keys of program i's lines, and of its files' (made once per index: every poll names them). */
 interface ProgramKeys {
+  index: number
   prog: string
   ok: string
   license: string
@@ -45,7 +46,7 @@ const programKeysByIndex: ProgramKeys[] = []
 function programKeys (i: number): ProgramKeys {
   let keys = programKeysByIndex[i]
   if (keys === undefined) {
-    keys = { prog: `PROG[${i}]`, ok: `OK[${i}]`, license: `LICENSE[${i}]`, kind: `KIND[${i}]`, reason: `REASON[${i}]`, files: [] }
+    keys = { index: i, prog: `PROG[${i}]`, ok: `OK[${i}]`, license: `LICENSE[${i}]`, kind: `KIND[${i}]`, reason: `REASON[${i}]`, files: [] }
     programKeysByIndex[i] = keys
   }
   return keys
@@ -57,7 +58,7 @@ const KEPT_FILES = 64
 function fileKeys (program: ProgramKeys, j: number): FileKeys {
   let keys = program.files[j]
   if (keys === undefined) {
-    const i = program.prog.slice(5, -1)
+    const i = program.index
     keys = { url: `URL[${i}][${j}]`, file: `FILE[${i}][${j}]`, dest: `DEST[${i}][${j}]`, date: `DATE[${i}][${j}]`, size: `SIZE[${i}][${j}]`, sha256: `SHA256[${i}][${j}]` }
     if (j < KEPT_FILES) program.files[j] = keys
   }

@@ -78,7 +78,7 @@ t.test('a file whose content changed gets links with its new content tag, and an
   const file: LinkedFile = { path: 'prog/1.0/a.dll', sha256: 'ab'.repeat(32) }
   const tagOf = (token: string): string | undefined => signer.open(token)?.claims.contentTag
   t.equal(tagOf(signer.issue(grant(), [file])[0]), 'ab'.repeat(8))
-  // The same object with new content (kept parts are keyed by object), then a new object for the path (by path).
+  // The same object with new content, then a new object for the path: parts are kept by path and content.
   file.sha256 = '12'.repeat(32)
   t.equal(tagOf(signer.issue(grant(), [file])[0]), '12'.repeat(8), 'the same object, changed')
   t.equal(tagOf(signer.issue(grant(), [{ path: file.path, sha256: '34'.repeat(32) }])[0]), '34'.repeat(8), 'another object for the path')
