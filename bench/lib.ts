@@ -65,6 +65,11 @@ export async function load (url: string, options: { connections?: number, second
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx }
 }
 
+/** The mean of two loads of one URL (the reference measured before and after a case). */
+export function meanLoad (a: LoadResult, b: LoadResult): LoadResult {
+  return { rps: (a.rps + b.rps) / 2, p99: (a.p99 + b.p99) / 2, errors: a.errors + b.errors, non2xx: a.non2xx + b.non2xx }
+}
+
 export function median (xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)

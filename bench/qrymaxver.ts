@@ -7,7 +7,7 @@
  *  - server memory while 200 clients download at once.
  * Needs the build (npm run bench:qrymaxver builds) and nginx (apt-get install nginx-light) for
  * the download comparison. DATABASE_URL: a server where it may create a database; unset, an
- * embedded Postgres is started. BENCH_SECONDS (5) per case and round, BENCH_ROUNDS (3),
+ * embedded Postgres is started. BENCH_SECONDS (3) per case and round, BENCH_ROUNDS (5),
  * BENCH_BIG_MIB (1024), BENCH_DOWNLOADS (5), BENCH_CLIENTS (200), BENCH_CALIBRATION_US (10,20),
  * BENCH_PROFILE (see lib.ts).
  */
@@ -19,10 +19,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPrismaClient } from '../src/db/prisma.js'
 import { createLicense } from '../src/license/licenses.js'
-import { benchDatabase, freePort, load, median, rssMiB, startNode, stop, summaryRow, waitForOk, type LoadResult } from './lib.js'
+import { benchDatabase, freePort, load, meanLoad, median, rssMiB, startNode, stop, summaryRow, waitForOk, type LoadResult } from './lib.js'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const DOWNLOADS = Number(process.env.BENCH_DOWNLOADS ?? 5)
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200)
@@ -95,9 +95,10 @@ try {
   await check(q('bench', '2.0.0', keys.bench), /LICENSE\[0\]=ey[^\r]+\r\n$/)
   await check(q('bench', '1.0.0', keys.bench), /URL\[0\]\[4\]=/)
 
-  // The machine is shared and its speed drifts: each round measures the reference and every
-  // case back to back, and a case's ratio is the median over rounds of its ratio to the
-  // reference of the same round.
+  // The machine is shared and its speed drifts, by a third within a minute on some machines:
+  // the reference is measured right before and right after each case (reference, case 1,
+  // reference, case 2, …, reference), a case's ratio in a round is to the mean of its two
+  // neighbouring reference loads, and its ratio over the run is the median over rounds.
   const cases: Array<[string, string]> = [
     ['qrymaxver, nothing new (licensed)', q('bench', '2.0.0', keys.bench)],
     ['qrymaxver, nothing new (no serial)', `${base}/myweb/iupdate.php?f=qrymaxver&prog[]=bench&version[]=2.0.0&pcid=${pcid}`],
@@ -112,17 +113,30 @@ try {
   // what a ratio means in microseconds of work on this machine, in this run.
   for (const us of CALIBRATION_US) cases.push([`empty route + ${us} µs of busy work`, `http://127.0.0.1:${refPort}/busy?us=${us}`])
   const emptyUrl = `http://127.0.0.1:${refPort}/empty`
-  console.log(`\nrequests (${ROUNDS} rounds of ${SECONDS} s per case, 50 connections, loopback, 2 cores shared by server, database and load generator)`)
+  console.log(`\nrequests (${ROUNDS} rounds of ${SECONDS} s per case, the reference before and after each case; 50 connections, loopback, 2 cores shared by server, database and load generator)`)
   for (const url of [emptyUrl, ...cases.map(([, url]) => url)]) await load(url, { seconds: 1 })
+  // rounds[r][k]: case k in round r; references[r][k]: its reference (the mean of the loads next to it).
   const rounds: LoadResult[][] = []
+  const references: LoadResult[][] = []
+  const referenceLoads: LoadResult[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const results = [await load(emptyUrl, { seconds: SECONDS })]
-    for (const [, url] of cases) results.push(await load(url, { seconds: SECONDS }))
+    let before = await load(emptyUrl, { seconds: SECONDS })
+    referenceLoads.push(before)
+    const results: LoadResult[] = []
+    const refs: LoadResult[] = []
+    for (const [, url] of cases) {
+      results.push(await load(url, { seconds: SECONDS }))
+      const after = await load(emptyUrl, { seconds: SECONDS })
+      referenceLoads.push(after)
+      refs.push(meanLoad(before, after))
+      before = after
+    }
     rounds.push(results)
-    console.log(`  round ${round + 1}: ${results.map((r) => r.rps.toFixed(0)).join(' / ')} req/s`)
+    references.push(refs)
+    console.log(`  round ${round + 1}: ${results.map((r, k) => `${r.rps.toFixed(0)}/${refs[k].rps.toFixed(0)}`).join('  ')} req/s (case/reference)`)
   }
-  console.log(summaryRow('empty Fastify route (reference)', rounds.map((r) => r[0])))
-  cases.forEach(([name], i) => console.log(summaryRow(name, rounds.map((r) => r[i + 1]), rounds.map((r) => r[0]))))
+  console.log(summaryRow('empty Fastify route (reference)', referenceLoads))
+  cases.forEach(([name], k) => console.log(summaryRow(name, rounds.map((r) => r[k]), references.map((r) => r[k]))))
 
   // Downloads: ours against nginx, the same file.
   const fetchAll = async (url: string): Promise<{ mibps: number, bytes: number }> => await new Promise((resolve, reject) => {

@@ -77,7 +77,7 @@ export function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuer
     const serial = query.serial?.trim()
     return serial === undefined || serial === ''
       ? { program: query.program, version: query.version, serial: undefined, check: undefined }
-      : { program: query.program, version: query.version, serial, check: validateKey(serial) }
+      : { program: query.program, version: query.version, serial, check: checkKey(serial) }
   })
   // A plain loop: flatMap and a Set were a measurable part of a poll (DEVELOPERS.md).
   const keys: string[] = []
@@ -86,6 +86,26 @@ export function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuer
   const licenses = keys.length === 0 ? new Map<string, LicenseForPcid>() : deps.licenses.cached(keys, pcid)
   if (licenses === undefined) return deps.licenses.lookup(keys, pcid).then((read) => answerFrom(deps, pcid, checked, read, now, linkBase, 0, []))
   return answerFrom(deps, pcid, checked, licenses, now, linkBase, 0, [])
+}
+
+/**
+ * validateKey, remembered: an installed program sends the same serial with every poll, and
+ * checking it (29 symbols, a CRC) took more time than finding it again. The answer depends
+ * on the text alone. Bounded: only texts a key could be (64 characters at most, as validateKey
+ * reads them), emptied when full. The checks handed out are shared, read only.
+ */
+const keyChecks = new Map<string, KeyCheck>()
+const KEPT_KEY_CHECKS = 50_000
+
+export function checkKey (serial: string): KeyCheck {
+  if (serial.length > 64) return validateKey(serial)
+  let check = keyChecks.get(serial)
+  if (check === undefined) {
+    check = validateKey(serial)
+    if (keyChecks.size >= KEPT_KEY_CHECKS) keyChecks.clear()
+    keyChecks.set(serial, check)
+  }
+  return check
 }
 
 /**
