@@ -18,6 +18,8 @@ import { ALPHABET, codeValue, decodeSymbols } from './base32.js'
 
 export const KEY_FORMAT_VERSION = 1
 export const KEY_LENGTH = 25
+/** Longer input is refused (FORMAT) before it is read: no key is typed with that much spacing. */
+export const MAX_KEY_INPUT = 64
 const GROUP = 5
 const PAYLOAD_SYMBOLS = 22
 const RANDOM_SYMBOLS = 18
@@ -103,7 +105,7 @@ export function generateKey (program: string, random: Uint8Array = randomBytes(1
  * are forgiven. Returns the canonical key (grouped, upper case) and what it carries.
  */
 export function validateKey (input: string): KeyCheck {
-  if (input.length > 64) return { valid: false, problem: 'FORMAT' }
+  if (input.length > MAX_KEY_INPUT) return { valid: false, problem: 'FORMAT' }
   // Every poll of a licensed install checks its key: one pass over the input, no array.
   let count = 0
   let crc = 0

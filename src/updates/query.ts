@@ -5,7 +5,7 @@ import type { Contacts } from '../license/contacts.js'
 import { decideEntitlement, type Entitlement, type LicenseReason, type SeatState } from '../license/entitlement.js'
 import type { LicenseCache } from '../license/cache.js'
 import type { LicenseForPcid } from '../license/licenses.js'
-import { validateKey, type KeyCheck } from '../license/key.js'
+import { MAX_KEY_INPUT, validateKey, type KeyCheck } from '../license/key.js'
 import { bindSeat } from '../license/seats.js'
 import type { LicenseSigner } from '../license/signing.js'
 import type { Repository } from '../storage/repository.js'
@@ -91,14 +91,14 @@ export function answerQuery (deps: QueryDeps, pcid: string, queries: ProgramQuer
 /**
  * validateKey, remembered: an installed program sends the same serial with every poll, and
  * checking it (29 symbols, a CRC) took more time than finding it again. The answer depends
- * on the text alone. Bounded: only texts a key could be (64 characters at most, as validateKey
- * reads them), emptied when full. The checks handed out are shared, read only.
+ * on the text alone. Bounded: only texts validateKey reads (MAX_KEY_INPUT characters at most),
+ * emptied when full. The checks handed out are shared, read only.
  */
 const keyChecks = new Map<string, KeyCheck>()
 const KEPT_KEY_CHECKS = 50_000
 
 export function checkKey (serial: string): KeyCheck {
-  if (serial.length > 64) return validateKey(serial)
+  if (serial.length > MAX_KEY_INPUT) return validateKey(serial)
   let check = keyChecks.get(serial)
   if (check === undefined) {
     check = validateKey(serial)
