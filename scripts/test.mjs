@@ -1,9 +1,11 @@
-// `npm test`: builds the server, then runs tap. Tests use DATABASE_URL (a server where
+// `npm test`: builds the server, then runs tap. `npm run test:slow` (`--slow`) runs test/slow/
+// instead, without a coverage threshold (it covers a few paths, the rest is npm test's). Tests use DATABASE_URL (a server where
 // they may create databases) when it is set; otherwise an embedded Postgres is started in a
 // temporary folder for this run and removed afterwards. Each test file creates a database
 // of its own on that server, so files run in parallel without seeing each other's rows.
 import { spawn, spawnSync } from 'node:child_process'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { readdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,7 +41,10 @@ if (!env.DATABASE_URL) {
   process.stdout.write('# tests use the Postgres server named by DATABASE_URL\n')
 }
 
-const tap = spawn('npx', ['tap', ...process.argv.slice(2)], { stdio: ['inherit', 'pipe', 'inherit'], env })
+const args = process.argv.slice(2)
+const slow = args[0] === '--slow'
+const tapArgs = slow ? ['--disable-coverage', ...globSlow(), ...args.slice(1)] : args
+const tap = spawn('npx', ['tap', ...tapArgs], { stdio: ['inherit', 'pipe', 'inherit'], env })
 let tail = ''
 tap.stdout.on('data', (chunk) => {
   process.stdout.write(chunk)
@@ -54,6 +59,10 @@ if (embedded) {
   await rm(dir, { recursive: true, force: true })
 }
 process.exit(code)
+
+function globSlow () {
+  return readdirSync('test/slow').filter((name) => name.endsWith('.test.ts')).map((name) => `test/slow/${name}`)
+}
 
 function freePort () {
   return new Promise((resolve, reject) => {

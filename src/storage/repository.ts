@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { mkdir, readdir, realpath } from 'node:fs/promises'
-import { resolveInside, segmentProblem } from './paths.js'
+import { isProgramName } from '../catalog/program-name.js'
+import { resolveInside } from './paths.js'
 import { HashLimiter, normalizeSerial, scanProgram, type Folder, type ProgramIndex, type RepoFile, type ScanProblem } from './scan.js'
 import { bestMatchingPart, type Version } from './version.js'
 
@@ -243,8 +244,4 @@ export class Repository {
       return undefined
     }
   }
-}
-
-function isProgramName (name: string): boolean {
-  return segmentProblem(name) === null && !name.startsWith('@') && !name.startsWith('.')
 }

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../db/prisma.js'
+import { isProgramName } from '../catalog/program-name.js'
 import { latestRelease, programExists, type Catalog, type Release } from '../catalog/catalog.js'
 import type { TokenSigner } from '../downloads/tokens.js'
 import type { Contacts } from '../license/contacts.js'
@@ -56,8 +57,6 @@ export interface QueryDeps {
   linkTtlMs: number
   now?: Date
 }
-
-const PROGRAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 /** A program of the request with its serial trimmed and checked (once: it is needed twice). */
 interface CheckedQuery extends ProgramQuery {
@@ -133,7 +132,7 @@ function answerFrom (deps: QueryDeps, pcid: string, checked: CheckedQuery[], lic
 function answerOne (deps: QueryDeps, pcid: string, query: CheckedQuery, licenses: Map<string, LicenseForPcid>, now: Date, linkBase: LinkBase): ProgramAnswer | Promise<ProgramAnswer> {
   const program = query.program?.trim() ?? ''
   const answer: ProgramAnswer = { program, ok: '', license: '', kind: 'none', reason: undefined, files: [], run: [] }
-  if (!PROGRAM_NAME.test(program) || !programExists(deps.repository, deps.catalog, program)) {
+  if (!isProgramName(program) || !programExists(deps.repository, deps.catalog, program)) {
     answer.reason = 'UNKNOWN_PROGRAM'
     return answer
   }

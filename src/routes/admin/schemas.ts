@@ -1,7 +1,8 @@
 import { z } from 'zod'
+import { PROGRAM_NAME, PROGRAM_NAME_RULE } from '../../catalog/program-name.js'
 
 /** Shared pieces of the admin API's request schemas. */
-export const programName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a program name: a letter or digit, then letters, digits, . _ - (at most 64)')
+export const programName = z.string().regex(PROGRAM_NAME, PROGRAM_NAME_RULE)
 export const versionName = z.string().regex(/^(0|[1-9]\d{0,8})(\.(0|[1-9]\d{0,8})){0,7}$/, 'a version: dot-separated numbers without leading zeros, e.g. 2.7.0.0')
 export const httpUrl = z.string().max(2000).regex(/^https?:\/\/[^\s"'<>]+$/, 'an http:// or https:// URL')
 export const pagination = {

@@ -1,15 +1,15 @@
+import { isProgramName } from '../../catalog/program-name.js'
 import { ProtocolError } from '../../errors.js'
 import { newPcid } from '../../license/pcid.js'
 import { scalar } from '../../protocol/fields.js'
 import type { IupdateFunction } from './types.js'
 
-const PROGRAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const USER_AGENT_MAX = 512
 
 /** f=getpcid: issues a new PC id and stores it with the time, address, user agent and program. */
 export const getpcid: IupdateFunction = async ({ request, fields, prisma }) => {
   const program = scalar(fields, 'prog')
-  if (program !== undefined && program !== '' && !PROGRAM_NAME.test(program)) {
+  if (program !== undefined && program !== '' && !isProgramName(program)) {
     throw new ProtocolError('BAD_REQUEST', 'prog must be a program name (letters, digits, dot, dash, underscore; at most 64).')
   }
   const id = newPcid()

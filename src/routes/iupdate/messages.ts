@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { isProgramName } from '../../catalog/program-name.js'
 import { ProtocolError } from '../../errors.js'
 import { isPcidSyntax } from '../../license/pcid.js'
 import { AttachmentTooLargeError, TooManyAttachmentsError, type AttachmentStaging } from '../../messages/store.js'
@@ -13,7 +14,6 @@ import type { IupdateContext, IupdateFunction } from './types.js'
  * Texts come in the client's charset (cs=928, the default, 437 or utf8) and are stored as
  * Unicode; they go back out in the charset the client asks for.
  */
-const PROGRAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const LIMITS = { userid: 100, subject: 500, message: 64 * 1024, msgid: 100 }
 
 /** The message charset of a request; an unknown one is refused before anything is stored. */
@@ -72,7 +72,7 @@ export const sendmsg: IupdateFunction = async (context) => {
     const charset = messageCharset(raw.get('cs')?.toString('latin1'))
     const pcid = await knownPcid(context, raw)
     const program = (raw.get('prog') ?? raw.get('progname'))?.toString('latin1').trim() ?? ''
-    if (!PROGRAM_NAME.test(program)) throw new ProtocolError('BAD_REQUEST', 'prog must be the program name the message is about.')
+    if (!isProgramName(program)) throw new ProtocolError('BAD_REQUEST', 'prog must be the program name the message is about.')
     const message = {
       pcid,
       program,
