@@ -1,11 +1,9 @@
-import type { FastifyInstance, FastifyServerOptions, RawServerDefault } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions, RawRequestDefaultExpression, RawServerDefault } from 'fastify'
 import type { Config } from './config.js'
-import { RequestLogController, requestLogger } from './deferred-logger.js'
-import { frontServerFactory } from './http-server.js'
-import { requestIdGenerator } from './request-id.js'
+import { randomUUID } from 'node:crypto'
 import configPlugin from './plugins/config.js'
 import errorsPlugin, { answerFrameworkError } from './plugins/errors.js'
-import prismaPlugin from './db/prisma.js'
+import prismaPlugin from './plugins/prisma.js'
 import repositoryPlugin from './plugins/repository.js'
 import signerPlugin from './plugins/signer.js'
 import servicesPlugin from './plugins/services.js'
@@ -59,9 +57,17 @@ export function redactUrl (url: string): string {
   return url.replace(SECRET_QUERY, '$1[REDACTED]')
 }
 
+/** An `X-Request-Id` set by a proxy is used when it looks like an id, and never echoed otherwise. */
+const GIVEN_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+/** Fastify's genReqId: the proxy's `X-Request-Id` when sane, else a new UUID. */
+export function requestId (req: RawRequestDefaultExpression): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && GIVEN_ID.test(given) ? given : randomUUID()
+}
+
 /** Server options shared by src/server.ts and the tests: logging, request ids, proxies. */
 export function serverOptions (config: Config): FastifyServerOptions<RawServerDefault> {
-  const genReqId = requestIdGenerator()
   return {
     logger: {
       level: config.LOG_LEVEL,
@@ -75,14 +81,13 @@ export function serverOptions (config: Config): FastifyServerOptions<RawServerDe
         }
       }
     },
-    childLoggerFactory: requestLogger,
-    logController: new RequestLogController(),
-    // genReqId reads X-Request-Id itself: Fastify would take any value given.
+    // requestId reads X-Request-Id itself: Fastify would take any value given.
     requestIdHeader: false,
-    genReqId,
-    // Polls are answered before Fastify routes them when they can be (routes/iupdate/fast-path.ts).
-    serverFactory: frontServerFactory(genReqId),
+    genReqId: requestId,
     trustProxy: config.TRUST_PROXY,
+    // The repository's first scan hashes every file before the server answers: on a large
+    // repository that takes longer than Fastify's 10 s default for a plugin to start.
+    pluginTimeout: 0,
     frameworkErrors: answerFrameworkError,
     return503OnClosing: true,
     forceCloseConnections: 'idle'

@@ -45,6 +45,8 @@ export const configSchema = z.object({
   /** Requests per address per window on the public iupdate.php endpoint. */
   RATE_LIMIT_MAX: positiveInt.default(120),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  /** Client addresses the rate limit counts at once, per instance (memory stays bounded; clients over their limit are kept). */
+  RATE_LIMIT_CLIENTS: positiveInt.default(100_000),
   /** Longest request target (path and query) accepted on the public endpoint, in bytes. */
   MAX_QUERY_BYTES: positiveInt.default(8192),
   /** Largest form body accepted by POST iupdate.php, in bytes. */

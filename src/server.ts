@@ -5,12 +5,9 @@ import app, { serverOptions } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js'
 import { migrate } from './db/migrate.js'
-import { keepTickObjectMap } from './tick-map.js'
 
 /** The only file that listens. Starts the embedded Postgres when DATABASE_URL is not set. */
 async function main (): Promise<void> {
-  // Before any load: every request's nextTick calls stay on V8's fast path (src/tick-map.ts).
-  keepTickObjectMap()
   let config: Config
   try {
     config = loadConfig()

@@ -50,28 +50,47 @@ t.test('request ids: honoured from a proxy when sane, else generated; logs redac
   const logged = log()
   const lines = logged.trim().split('\n').map((line) => JSON.parse(line))
   t.ok(lines.some((line) => line.reqId === 'abc-123'), 'the proxy id is used')
-  t.ok(lines.some((line) => /^[0-9a-f]{12}-[0-9a-z]+$/.test(line.reqId)), 'a bad id is replaced by one of ours')
+  t.ok(lines.some((line) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(line.reqId)), 'a bad id is replaced by one of ours')
   t.same(lines.filter((line) => line.reqId === 'abc-123').map((line) => line.msg), ['incoming request', 'request completed'], 'Fastify\'s request lines at info')
   t.notMatch(logged, /SECRETTOKEN|SECRETBEARER/)
 })
 
-t.test('polls on a socket log the lines they log through Fastify, under one request id each', async (t) => {
+t.test('polls on a socket log their lines under one request id each', async (t) => {
   const { instance, logged } = await loggedApp(t, 'info')
   const base = await instance.listen({ port: 0, host: '127.0.0.1' })
   const pcid = (await (await fetch(`${base}/myweb/iupdate.php?f=getpcid`)).text()).trim().slice(5)
   const poll = async (id: string, who: string): Promise<number> => (await fetch(`${base}/myweb/iupdate.php?f=qrymaxver&prog[]=nosuch&version[]=1.0&pcid=${who}`, { headers: { 'x-request-id': id } })).status
-  // The first poll of a new PCID reads it from the database: begun before Fastify, finished by it.
-  t.equal(await poll('over-1', pcid), 200)
-  t.equal(await poll('fast-1', pcid), 200)
+  t.equal(await poll('first-1', pcid), 200)
+  t.equal(await poll('again-1', pcid), 200)
   t.equal(await poll('error-1', 'Z'.repeat(26)), 404)
   const lines = logged().trim().split('\n').map((line) => JSON.parse(line))
-  const fast = lines.filter((line) => line.reqId === 'fast-1')
-  t.same(fast.map((line) => line.msg), ['incoming request', 'qrymaxver answered', 'request completed'], 'answered before Fastify: its lines all the same')
-  t.match(fast[0], { req: { method: 'GET', url: /^\/myweb\/iupdate\.php\?f=qrymaxver&/, remoteAddress: '127.0.0.1' } })
-  t.match(fast[2], { res: { statusCode: 200 }, responseTime: Number })
-  t.same(lines.filter((line) => line.reqId === 'over-1').map((line) => line.msg), ['incoming request', 'qrymaxver answered', 'request completed'], 'begun there, finished by Fastify: the same lines, one id')
+  for (const id of ['first-1', 'again-1']) {
+    const own = lines.filter((line) => line.reqId === id)
+    t.same(own.map((line) => line.msg), ['incoming request', 'qrymaxver answered', 'request completed'], `${id}: its lines`)
+    t.match(own[0], { req: { method: 'GET', url: /^\/myweb\/iupdate\.php\?f=qrymaxver&/, remoteAddress: '127.0.0.1' } })
+    t.match(own[2], { res: { statusCode: 200 }, responseTime: Number })
+  }
   t.same(lines.filter((line) => line.reqId === 'error-1').map((line) => line.msg), ['incoming request', 'request completed'])
   t.match(lines.find((line) => line.reqId === 'error-1' && line.msg === 'request completed'), { res: { statusCode: 404 } })
+})
+
+t.test('a root onRequest hook and onSend hook see every poll, whatever its answer', async (t) => {
+  const seen = { request: 0, send: 0 }
+  const { instance } = await loggedApp(t, 'silent', (f) => {
+    f.addHook('onRequest', async () => { seen.request++ })
+    f.addHook('onSend', async () => { seen.send++ })
+  })
+  const base = await instance.listen({ port: 0, host: '127.0.0.1' })
+  const pcid = (await (await fetch(`${base}/myweb/iupdate.php?f=getpcid`)).text()).trim().slice(5)
+  const urls = [
+    `f=qrymaxver&prog[]=nosuch&version[]=1.0&pcid=${pcid}`,
+    `f=qrymaxver&prog[]=nosuch&version[]=1.0&pcid=${pcid}`,
+    `f=qrymaxver&prog[]=nosuch&version[]=1.0&pcid=${'Z'.repeat(26)}`,
+    'f=qrymaxver',
+    'f=nosuch'
+  ]
+  for (const query of urls) await (await fetch(`${base}/myweb/iupdate.php?${query}`)).arrayBuffer()
+  t.same(seen, { request: urls.length + 1, send: urls.length + 1 }, 'every request, the getpcid included')
 })
 
 t.test('at LOG_LEVEL=warn, a request that goes well writes nothing, a failure is logged with its request id', async (t) => {

@@ -12,7 +12,8 @@ import type { SendResult } from './send.js'
  * broke off (the client asked to continue at a, so it holds what came before).
  */
 export interface DownloadStart {
-  tokenHash: string
+  /** The token's key (link-tokens.ts): a digest of its id, the same for every spelling it could be sent in. */
+  tokenKey: string
   pcid: string
   licenseId: string | null
   program: string
@@ -22,17 +23,17 @@ export interface DownloadStart {
   expiresAt: Date
 }
 
-export async function findDownload (prisma: PrismaClient, tokenHash: string): Promise<{ id: string, spent: boolean } | undefined> {
+async function findDownload (prisma: PrismaClient, tokenKey: string): Promise<{ id: string, spent: boolean } | undefined> {
   const rows = await prisma.$queryRaw<Array<{ id: string, spent: boolean }>>`
-    SELECT id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL) AS spent FROM download WHERE token_hash = ${tokenHash}`
+    SELECT id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL) AS spent FROM download WHERE token_hash = ${tokenKey}`
   return rows[0]
 }
 
 /** The record of this token, created if this is its first use (safe when instances race). */
-export async function startDownload (prisma: PrismaClient, start: DownloadStart): Promise<{ id: string, spent: boolean }> {
+async function startDownload (prisma: PrismaClient, start: DownloadStart): Promise<{ id: string, spent: boolean }> {
   const rows = await prisma.$queryRaw<Array<{ id: string, spent: boolean }>>`
     INSERT INTO download (id, token_hash, pcid, license_id, program, folder, path, size, expires_at)
-    VALUES (gen_random_uuid(), ${start.tokenHash}, ${start.pcid}, ${start.licenseId}::uuid, ${start.program}, ${start.folder},
+    VALUES (gen_random_uuid(), ${start.tokenKey}, ${start.pcid}, ${start.licenseId}::uuid, ${start.program}, ${start.folder},
             ${start.path}, ${start.size}, ${start.expiresAt})
     ON CONFLICT (token_hash) DO UPDATE SET token_hash = EXCLUDED.token_hash
     RETURNING id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL) AS spent`
@@ -44,7 +45,7 @@ function multirange (ranges: Array<{ start: number, endExclusive: number }>): st
   return `{${parts.join(',')}}`
 }
 
-export async function recordDelivery (prisma: PrismaClient, id: string, result: SendResult): Promise<void> {
+async function recordDelivery (prisma: PrismaClient, id: string, result: SendResult): Promise<void> {
   const sent = multirange(result.sent.map(({ range, bytes }) => ({ start: range.start, endExclusive: range.start + bytes })))
   const covered = result.finished ? multirange(result.sent.map(({ range }) => ({ start: range.start, endExclusive: range.end + 1 }))) : '{}'
   const firstStart = Math.min(...result.sent.map(({ range }: { range: ByteRange }) => range.start))
@@ -62,10 +63,10 @@ export async function recordDelivery (prisma: PrismaClient, id: string, result: 
 }
 
 /** f=dlconfirm: the client's word on a download. Returns false when the token was never used. */
-export async function confirmDownload (prisma: PrismaClient, tokenHash: string, ok: boolean, error: string | null): Promise<boolean> {
+async function confirmDownload (prisma: PrismaClient, tokenKey: string, ok: boolean, error: string | null): Promise<boolean> {
   const count = ok
-    ? await prisma.$executeRaw`UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE token_hash = ${tokenHash}`
-    : await prisma.$executeRaw`UPDATE download SET failed_at = now(), error = ${error} WHERE token_hash = ${tokenHash}`
+    ? await prisma.$executeRaw`UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE token_hash = ${tokenKey}`
+    : await prisma.$executeRaw`UPDATE download SET failed_at = now(), error = ${error} WHERE token_hash = ${tokenKey}`
   return count > 0
 }
 
@@ -73,7 +74,7 @@ export async function confirmDownload (prisma: PrismaClient, tokenHash: string, 
  * Forgets the state of expired tokens (their hash and byte ranges), keeping the records
  * for statistics. One statement, idempotent: safe when several instances run it.
  */
-export async function cleanupExpired (prisma: PrismaClient, now = new Date()): Promise<number> {
+async function cleanupExpired (prisma: PrismaClient, now = new Date()): Promise<number> {
   return await prisma.$executeRaw`
     UPDATE download SET token_hash = NULL, covered = NULL, sent = NULL
     WHERE expires_at < ${now} AND token_hash IS NOT NULL`
@@ -82,15 +83,37 @@ export async function cleanupExpired (prisma: PrismaClient, now = new Date()): P
 type LogFn = (obj: object, msg: string) => void
 
 /**
- * Delivery updates that could not be written (database away) are kept and retried, so a
- * download in flight when the database goes away is still counted when it comes back.
+ * The download records of this server, as the ftp/ route and f=dlconfirm use them. Delivery
+ * updates that could not be written (database away) are kept and retried, so a download in
+ * flight when the database goes away is still counted when it comes back.
  */
-export class DeliveryRecorder {
+export class DownloadRecords {
   private readonly pending: Array<{ id: string, result: SendResult, attempts: number }> = []
   private timer: NodeJS.Timeout | undefined
 
   constructor (private readonly prisma: PrismaClient, private readonly log: { warn: LogFn, error: LogFn }, private readonly retryMs = 5_000) {}
 
+  /** The record of a token, if it was ever used, and whether it is spent. */
+  async find (tokenKey: string): Promise<{ id: string, spent: boolean } | undefined> {
+    return await findDownload(this.prisma, tokenKey)
+  }
+
+  /** The record of this token, created if this is its first use (safe when instances race). */
+  async start (start: DownloadStart): Promise<{ id: string, spent: boolean }> {
+    return await startDownload(this.prisma, start)
+  }
+
+  /** f=dlconfirm: the client's word on a download. False when the token was never used. */
+  async confirm (tokenKey: string, ok: boolean, error: string | null): Promise<boolean> {
+    return await confirmDownload(this.prisma, tokenKey, ok, error)
+  }
+
+  /** Forgets the state of expired tokens; returns how many. */
+  async cleanupExpired (now = new Date()): Promise<number> {
+    return await cleanupExpired(this.prisma, now)
+  }
+
+  /** What one response delivered: written now, or kept and retried while the database is away. */
   async record (id: string, result: SendResult): Promise<void> {
     try {
       await recordDelivery(this.prisma, id, result)

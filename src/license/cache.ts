@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache'
 import type { PrismaClient } from '../db/prisma.js'
 import type { LicenseFacts } from './entitlement.js'
 import type { LicenseForPcid } from './licenses.js'
+import { bindSeat, type BindResult } from './seats.js'
 
 /**
  * Licenses as qrymaxver needs them (facts and bound PCIDs), read from the database at most
@@ -28,17 +29,6 @@ export class LicenseCache {
     this.entries = new LRUCache({ max, ttl: Math.max(1, ttlMs) })
   }
 
-  /** Like lookup, when every key is cached: no query and no promise. Undefined otherwise. */
-  cached (keys: string[], pcid: string): Map<string, LicenseForPcid> | undefined {
-    const found = new Map<string, LicenseForPcid>()
-    for (const key of keys) {
-      const entry = this.entries.get(key)
-      if (entry === undefined) return undefined
-      found.set(key, forPcid(entry, pcid))
-    }
-    return found
-  }
-
   /** The licenses named by these canonical keys, with this PCID's seat situation: at most one query. */
   async lookup (keys: string[], pcid: string): Promise<Map<string, LicenseForPcid>> {
     const entries = new Map<string, Entry>()
@@ -59,9 +49,16 @@ export class LicenseCache {
     return found
   }
 
-  /** After a seat was taken: the PCID holds it. */
-  seatTaken (key: string, pcid: string): void {
-    this.entries.get(key)?.seats.add(pcid)
+  /**
+   * Takes a seat of the license for this PCID, in the database under the license's row lock
+   * (seats.ts), and keeps the cached entry in step: the PCID holds it, or the entry is read
+   * again next time (the license is full or gone).
+   */
+  async takeSeat (license: LicenseForPcid, pcid: string): Promise<BindResult> {
+    const bound = await bindSeat(this.prisma, license.id, pcid)
+    if (bound === 'bound' || bound === 'already') this.entries.get(license.key)?.seats.add(pcid)
+    else this.entries.delete(license.key)
+    return bound
   }
 
   evict (key?: string): void {

@@ -35,17 +35,14 @@ export class Contacts {
     await this.flush()
   }
 
-  remember (pcid: string): void {
+  /** f=getpcid: stores a new PCID with what the client told about itself; it is known at once. */
+  async register (pcid: string, client: { address: string, userAgent: string | null, program: string | null }): Promise<void> {
+    await this.prisma.pcid.create({ data: { id: pcid, ...client } })
     this.known.set(pcid, true)
   }
 
   forget (pcid: string): void {
     this.known.delete(pcid)
-  }
-
-  /** Whether this PCID is known without asking the database (the common case, and no promise). */
-  isKnown (pcid: string): boolean {
-    return this.known.has(pcid)
   }
 
   async exists (pcid: string): Promise<boolean> {

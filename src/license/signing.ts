@@ -91,8 +91,8 @@ export class LicenseSigner {
   }
 
   /**
-   * The LICENSE string for these claims: the one issued within the last hour if any (a
-   * daily poll then costs no signature), else a new one.
+   * The LICENSE string for these claims: the one issued within the last hour if any (a PC
+   * polling again soon costs no signature), else a new one.
    */
   async issue (claims: LicenseClaims, now = new Date()): Promise<string> {
     const reused = this.reused(claims, now)
@@ -102,7 +102,7 @@ export class LicenseSigner {
     return token
   }
 
-  /** The string issue() would hand out again, without a promise; undefined when it would sign. */
+  /** The string issue() would hand out again; undefined when it would sign. */
   reused (claims: LicenseClaims, now = new Date()): string | undefined {
     const kept = this.issued.get(claims.pcid)
     if (kept === undefined) return undefined

@@ -4,7 +4,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { ApiError, ProtocolError, type ProtocolErrorCode } from '../errors.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { charsetFromQuery, contentType, encodeError } from '../protocol/text.js'
-import { sendBytes } from '../protocol/send.js'
+import { sendProtocolBody } from '../protocol/send.js'
 
 /**
  * The one error handler. Every failure is mapped to a status and a code here:
@@ -111,11 +111,10 @@ function sendProblem (request: FastifyRequest, reply: FastifyReply, err: Fastify
 }
 
 function sendError (request: FastifyRequest, reply: FastifyReply, error: ProtocolError): FastifyReply {
-  reply.status(error.statusCode)
   const detail = error.statusCode >= 500 && error.code !== 'UNAVAILABLE' ? 'Internal server error.' : error.message
   if (isProtocolSurface(request)) {
     const charset = charsetFromQuery((request.query as Record<string, unknown> | undefined)?.cs)
-    return sendBytes(reply, error.statusCode, contentType(charset), encodeError(error.code, detail, charset))
+    return sendProtocolBody(reply, error.statusCode, contentType(charset), encodeError(error.code, detail, charset))
   }
   return sendProblem(request, reply, error, '')
 }

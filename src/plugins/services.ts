@@ -1,28 +1,30 @@
 import fp from 'fastify-plugin'
+import { join, resolve } from 'node:path'
 import { Catalog } from '../catalog/catalog.js'
+import { LinkTokens } from '../downloads/link-tokens.js'
+import { DownloadRecords } from '../downloads/records.js'
 import { LicenseCache } from '../license/cache.js'
 import { Contacts } from '../license/contacts.js'
-import { DeliveryRecorder, cleanupExpired } from '../downloads/records.js'
-import { TokenSigner } from '../downloads/tokens.js'
+import { QuestionDeliveries } from '../messages/question-delivery.js'
 import { MessageInbox } from '../messages/store.js'
 import { clearStaging } from '../storage/publish.js'
-import { join, resolve } from 'node:path'
 
 declare module 'fastify' {
   interface FastifyInstance {
     catalog: Catalog
     contacts: Contacts
-    tokens: TokenSigner
-    deliveries: DeliveryRecorder
+    tokens: LinkTokens
+    downloads: DownloadRecords
     licenses: LicenseCache
     inbox: MessageInbox
+    questionDeliveries: QuestionDeliveries
   }
 }
 
 /**
- * The in-memory services the client protocol runs on: the catalog of programs and
- * versions, licenses read recently, known PCIDs and their reports, download link signing and delivery records,
- * and the periodic cleanup of expired links.
+ * The services the client protocol runs on: the catalog of programs and versions, licenses
+ * read recently, known PCIDs and what they report, download links and their records, the
+ * messages of PCs and the questions for them; and the periodic cleanup of expired links.
  */
 export default fp(async function servicesPlugin (fastify) {
   const { config, prisma, log } = fastify
@@ -37,7 +39,7 @@ export default fp(async function servicesPlugin (fastify) {
 
   fastify.decorate('licenses', new LicenseCache(prisma, config.LICENSE_CACHE_MS))
 
-  const { signer: tokens, generated } = await TokenSigner.load({ secret: config.TOKEN_SECRET, dataDir: config.DATA_DIR })
+  const { tokens, generated } = await LinkTokens.load({ secret: config.TOKEN_SECRET, dataDir: config.DATA_DIR })
   if (generated) log.warn({ dataDir: config.DATA_DIR }, 'generated a new download link secret; instances serving the same clients must share DATA_DIR/token-secret or TOKEN_SECRET')
   fastify.decorate('tokens', tokens)
 
@@ -47,12 +49,13 @@ export default fp(async function servicesPlugin (fastify) {
     maxAttachments: config.MESSAGE_MAX_ATTACHMENTS,
     maxBytes: config.MESSAGE_MAX_ATTACHMENT_BYTES
   }))
+  fastify.decorate('questionDeliveries', new QuestionDeliveries(prisma))
 
-  const deliveries = new DeliveryRecorder(prisma, log)
-  fastify.decorate('deliveries', deliveries)
+  const downloads = new DownloadRecords(prisma, log)
+  fastify.decorate('downloads', downloads)
 
   const cleanup = setInterval(() => {
-    cleanupExpired(prisma)
+    downloads.cleanupExpired()
       .then((count) => { if (count > 0) log.info({ count }, 'expired download links cleaned up') })
       .catch((err: unknown) => log.warn({ err }, 'cleaning up expired download links failed'))
   }, config.CLEANUP_INTERVAL_MINUTES * 60_000)
@@ -62,6 +65,6 @@ export default fp(async function servicesPlugin (fastify) {
     clearInterval(cleanup)
     catalog.stop()
     await contacts.stop()
-    await deliveries.stop()
+    await downloads.stop()
   })
 }, { name: 'services', dependencies: ['config', 'prisma'] })

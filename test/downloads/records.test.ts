@@ -1,49 +1,49 @@
 import t, { type Test } from 'tap'
 import { createPrismaClient } from '../../src/db/prisma.js'
-import { DeliveryRecorder, cleanupExpired, findDownload, recordDelivery, startDownload } from '../../src/downloads/records.js'
+import { DownloadRecords, type DownloadStart } from '../../src/downloads/records.js'
 import { adminQuery, createTestDatabase } from '../helpers/db.js'
 import { CuttableProxy, throughProxy } from '../helpers/proxy.js'
 
 const quiet = { warn () {}, error () {} }
 const range = (start: number, end: number, bytes = end - start + 1): { range: { start: number, end: number }, bytes: number } => ({ range: { start, end }, bytes })
 
-async function setup (t: Test): Promise<{ url: string, prisma: ReturnType<typeof createPrismaClient> }> {
+async function setup (t: Test): Promise<{ url: string, records: DownloadRecords }> {
   const url = await createTestDatabase(t)
   const prisma = createPrismaClient(url, 4)
   t.teardown(async () => { await prisma.$disconnect() })
-  return { url, prisma }
+  return { url, records: new DownloadRecords(prisma, quiet) }
 }
 
-const start = (hash: string, expiresAt = new Date(Date.now() + 3_600_000)): Parameters<typeof startDownload>[1] =>
-  ({ tokenHash: hash, pcid: 'P', licenseId: null, program: 'ishop', folder: '2.7.0.0', path: 'ishop/2.7.0.0/a.exe', size: 1000, expiresAt })
+const start = (key: string, expiresAt = new Date(Date.now() + 3_600_000)): DownloadStart =>
+  ({ tokenKey: key, pcid: 'P', licenseId: null, program: 'ishop', folder: '2.7.0.0', path: 'ishop/2.7.0.0/a.exe', size: 1000, expiresAt })
 
 t.test('coverage: finished responses count; a broken one counts once the client continues after it', async (t) => {
-  const { prisma } = await setup(t)
-  const { id } = await startDownload(prisma, start('h1'))
-  t.same(await startDownload(prisma, start('h1')), { id, spent: false }, 'the same record on a second first use')
-  await recordDelivery(prisma, id, { sent: [range(0, 999, 400)], finished: false })
-  t.equal((await findDownload(prisma, 'h1'))?.spent, false, 'a broken transfer covers nothing yet')
-  await recordDelivery(prisma, id, { sent: [range(400, 999)], finished: true })
-  t.equal((await findDownload(prisma, 'h1'))?.spent, true, 'resumed at 400 and finished: the whole file is covered')
+  const { url, records } = await setup(t)
+  const { id } = await records.start(start('h1'))
+  t.same(await records.start(start('h1')), { id, spent: false }, 'the same record on a second first use')
+  await records.record(id, { sent: [range(0, 999, 400)], finished: false })
+  t.equal((await records.find('h1'))?.spent, false, 'a broken transfer covers nothing yet')
+  await records.record(id, { sent: [range(400, 999)], finished: true })
+  t.equal((await records.find('h1'))?.spent, true, 'resumed at 400 and finished: the whole file is covered')
 
-  const second = await startDownload(prisma, start('h2'))
-  await recordDelivery(prisma, second.id, { sent: [range(0, 499)], finished: true })
-  await recordDelivery(prisma, second.id, { sent: [range(600, 999)], finished: true })
-  t.equal((await findDownload(prisma, 'h2'))?.spent, false, 'a gap: not spent')
-  await recordDelivery(prisma, second.id, { sent: [range(500, 599), range(0, 9)], finished: true })
-  t.equal((await findDownload(prisma, 'h2'))?.spent, true, 'multi-range filling the gap')
-  const [row] = await prisma.$queryRaw<Array<{ n: number }>>`SELECT bytes_served::int AS n FROM download WHERE token_hash = 'h2'`
+  const second = await records.start(start('h2'))
+  await records.record(second.id, { sent: [range(0, 499)], finished: true })
+  await records.record(second.id, { sent: [range(600, 999)], finished: true })
+  t.equal((await records.find('h2'))?.spent, false, 'a gap: not spent')
+  await records.record(second.id, { sent: [range(500, 599), range(0, 9)], finished: true })
+  t.equal((await records.find('h2'))?.spent, true, 'multi-range filling the gap')
+  const [row] = await adminQuery<{ n: number }>('SELECT bytes_served::int AS n FROM download WHERE token_hash = \'h2\'', [], url)
   t.equal(row.n, 1010, 'every byte sent is counted')
 })
 
 t.test('expired links are cleaned up once, safely from several instances; the records stay', async (t) => {
-  const { url, prisma } = await setup(t)
+  const { url, records } = await setup(t)
   const other = createPrismaClient(url, 2)
   t.teardown(async () => { await other.$disconnect() })
-  await startDownload(prisma, start('old1', new Date(Date.now() - 1000)))
-  await startDownload(prisma, start('old2', new Date(Date.now() - 1000)))
-  await startDownload(prisma, start('live'))
-  const counts = await Promise.all([cleanupExpired(prisma), cleanupExpired(other)])
+  await records.start(start('old1', new Date(Date.now() - 1000)))
+  await records.start(start('old2', new Date(Date.now() - 1000)))
+  await records.start(start('live'))
+  const counts = await Promise.all([records.cleanupExpired(), new DownloadRecords(other, quiet).cleanupExpired()])
   t.equal(counts[0] + counts[1], 2, 'each expired link cleaned once')
   const rows = await adminQuery('SELECT token_hash, covered IS NULL AS cleared FROM download ORDER BY token_hash NULLS FIRST', [], url)
   t.same(rows, [{ token_hash: null, cleared: true }, { token_hash: null, cleared: true }, { token_hash: 'live', cleared: false }])
@@ -57,8 +57,8 @@ t.test('deliveries recorded while the database is away are written when it is ba
   t.teardown(async () => { await proxy.cut() })
   const prisma = createPrismaClient(throughProxy(direct, port), 2)
   t.teardown(async () => { await prisma.$disconnect() })
-  const { id } = await startDownload(prisma, start('h'))
-  const recorder = new DeliveryRecorder(prisma, quiet, 50)
+  const recorder = new DownloadRecords(prisma, quiet, 50)
+  const { id } = await recorder.start(start('h'))
   await proxy.cut()
   await recorder.record(id, { sent: [range(0, 999)], finished: true })
   t.equal((await adminQuery('SELECT completed_at FROM download', [], direct))[0].completed_at, null, 'not yet')

@@ -1,20 +1,19 @@
 import { stat } from 'node:fs/promises'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { ProtocolError } from '../../errors.js'
-import { findDownload, startDownload } from '../../downloads/records.js'
 import { parseRange, coalesce, type ByteRange } from '../../downloads/ranges.js'
 import { sendFileRanges } from '../../downloads/send.js'
 import { assertSafeSegments, UnsafePathError } from '../../storage/paths.js'
 import type { RepoFile } from '../../storage/scan.js'
 
 /**
- * Downloads: GET and HEAD /ftp/<path>?t=<token> (PROTOCOL.md §7). Only files in the
+ * Downloads: GET and HEAD /ftp/<path>?t=<token> (docs/protocol.md §7). Only files in the
  * repository index are served, with a valid unspent token bound to that file. Responses are
  * what Windows BITS needs: Content-Length always, Range and multi-range, strong ETag,
  * Last-Modified, no chunked encoding, no compression.
  */
 const ftpRoutes: FastifyPluginAsync = async (fastify) => {
-  const { repository, tokens, catalog, prisma, deliveries } = fastify
+  const { repository, tokens, catalog, downloads } = fastify
 
   async function prepare (request: FastifyRequest): Promise<{ file: RepoFile, real: string, path: string, check: Extract<ReturnType<typeof tokens.verify>, { ok: true }> }> {
     const raw = request.url.slice('/ftp/'.length).split('?')[0]
@@ -67,7 +66,7 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
 
   fastify.head('/ftp/*', async (request, reply) => {
     const { file, check } = await prepare(request)
-    if ((await findDownload(prisma, check.hash))?.spent === true) throw new ProtocolError('GONE', 'This download link was used up.')
+    if ((await downloads.find(check.key))?.spent === true) throw new ProtocolError('GONE', 'This download link was used up.')
     wantedRanges(request, file)
     reply.hijack()
     reply.raw.writeHead(200, { ...headers(file), 'Content-Type': 'application/octet-stream', 'Content-Length': file.size })
@@ -78,8 +77,8 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
     const { file, real, path, check } = await prepare(request)
     const ranges = wantedRanges(request, file)
     const [program, folder] = path.split('/')[1] === 'updates' ? [path.split('/')[0], path.split('/')[2]] : path.split('/')
-    const download = await startDownload(prisma, {
-      tokenHash: check.hash,
+    const download = await downloads.start({
+      tokenKey: check.key,
       pcid: check.claims.pcid,
       licenseId: check.claims.licenseId,
       program,
@@ -99,7 +98,7 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
       contentType: 'application/octet-stream'
     })
     request.log.info({ path, pcid: check.claims.pcid, ranges: ranges?.length ?? 0, bytes: result.sent.reduce((s, r) => s + r.bytes, 0), finished: result.finished }, 'file delivered')
-    await deliveries.record(download.id, result)
+    await downloads.record(download.id, result)
   })
 }
 

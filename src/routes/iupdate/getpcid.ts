@@ -6,20 +6,17 @@ import type { IupdateFunction } from './types.js'
 
 const USER_AGENT_MAX = 512
 
-/** f=getpcid: issues a new PC id and stores it with the time, address, user agent and program. */
-export const getpcid: IupdateFunction = async ({ request, fields, prisma }) => {
+/** f=getpcid (docs/protocol.md §2): issues a new PC id and stores it with the time, address, user agent and program. */
+export const getpcid: IupdateFunction = async ({ request, fields, app }) => {
   const program = scalar(fields, 'prog')
   if (program !== undefined && program !== '' && !isProgramName(program)) {
     throw new ProtocolError('BAD_REQUEST', 'prog must be a program name (letters, digits, dot, dash, underscore; at most 64).')
   }
   const id = newPcid()
-  await prisma.pcid.create({
-    data: {
-      id,
-      address: request.ip,
-      userAgent: request.headers['user-agent']?.slice(0, USER_AGENT_MAX) ?? null,
-      program: program === '' ? null : program ?? null
-    }
+  await app.contacts.register(id, {
+    address: request.ip,
+    userAgent: request.headers['user-agent']?.slice(0, USER_AGENT_MAX) ?? null,
+    program: program === '' ? null : program ?? null
   })
   request.log.info({ pcid: id, prog: program }, 'pcid issued')
   return [['PCID', id]]

@@ -9,7 +9,7 @@ import { decodeText, escapeValue, parseCharset, type Charset, type Line } from '
 import type { IupdateContext, IupdateFunction } from './types.js'
 
 /**
- * Imessage (PROTOCOL.md §8): f=sendmsg (a message from the PC, with attachments),
+ * Imessage (docs/protocol.md §8): f=sendmsg (a message from the PC, with attachments),
  * f=getmsg (questions from the vendor waiting for this PC), f=ansmsg (the answer to one).
  * Texts come in the client's charset (cs=928, the default, 437 or utf8) and are stored as
  * Unicode; they go back out in the charset the client asks for.
@@ -103,22 +103,13 @@ export const getmsg: IupdateFunction = async (context) => {
   const raw = rawFields(context.request)
   messageCharset(raw.get('cs')?.toString('latin1'))
   const pcid = await knownPcid(context, raw)
-  const { prisma } = context.app
-  // Each question is handed out once: marked delivered in the same statement that picks it.
-  const rows = await prisma.$queryRaw<Array<{ id: string, program: string | null, subject: string, text: string, created_at: Date }>>`
-    WITH picked AS (
-      UPDATE question_delivery SET delivered_at = now()
-       WHERE pcid = ${pcid} AND delivered_at IS NULL
-      RETURNING id, question_id
-    )
-    SELECT p.id, q.program, q.subject, q.text, q.created_at
-      FROM picked p JOIN question q ON q.id = p.question_id ORDER BY q.created_at, p.id`
+  const rows = await context.app.questionDeliveries.pick(pcid)
   const lines: Line[] = [['PCID', pcid], ['COUNT', rows.length]]
   rows.forEach((row, i) => {
     lines.push(
       [`MSGID[${i}]`, row.id],
       [`PROG[${i}]`, row.program ?? ''],
-      [`DATE[${i}]`, row.created_at.toISOString().replace(/\.\d{3}Z$/, 'Z')],
+      [`DATE[${i}]`, row.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z')],
       [`SUBJECT[${i}]`, escapeValue(row.subject)],
       [`TEXT[${i}]`, escapeValue(row.text)]
     )
@@ -133,13 +124,9 @@ export const ansmsg: IupdateFunction = async (context) => {
   const id = raw.get('msgid')?.toString('latin1').trim() ?? ''
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new ProtocolError('BAD_REQUEST', 'msgid must be the id of a message from f=getmsg.')
   const answer = text(raw, ['message', 'text'], charset, LIMITS.message, true)
-  const { prisma } = context.app
-  const updated = await prisma.questionDelivery.updateMany({ where: { id, pcidId: pcid, answeredAt: null }, data: { answeredAt: new Date(), answer } })
-  if (updated.count === 0) {
-    const exists = await prisma.questionDelivery.findFirst({ where: { id, pcidId: pcid }, select: { answeredAt: true } })
-    if (exists === null) throw new ProtocolError('NOT_FOUND', 'No message with this id for this PC.')
-    throw new ProtocolError('ALREADY_ANSWERED', `This message was answered already, at ${exists.answeredAt?.toISOString() ?? ''}.`)
-  }
+  const result = await context.app.questionDeliveries.answer(pcid, id, answer)
+  if (!result.answered && result.reason === 'unknown') throw new ProtocolError('NOT_FOUND', 'No message with this id for this PC.')
+  if (!result.answered) throw new ProtocolError('ALREADY_ANSWERED', `This message was answered already, at ${result.at.toISOString()}.`)
   context.request.log.info({ pcid, message: id }, 'answer received')
   return [['MSGID', id], ['ANSWERED', 1]]
 }

@@ -1,59 +1,82 @@
-import { normalizeIP } from '@fastify/rate-limit'
+import type { RateLimitPluginOptions } from '@fastify/rate-limit'
+import type { Config } from '../../config.js'
+import { ProtocolError } from '../../errors.js'
 
-/** The IPv6 prefix one client is counted by (@fastify/rate-limit's default: one site's allocation). */
-const IPV6_SUBNET = 64
-
+/** A client's window: requests counted since it began. */
 interface Window {
-  count: number
-  endsAt: number
+  current: number
+  startedAt: number
 }
 
+type StoreCallback = (err: Error | null, result: { current: number, ttl: number }) => void
+
 /**
- * The public endpoint's rate limit: at most `max` requests per client address in a window of
- * `windowMs` that starts at the address's first request, counted in this instance's memory:
- * the rule of @fastify/rate-limit's in-memory store, which this endpoint used before.
- *
- * Why not that plugin's hook: every poll of every installed PC passes here, and its hook
- * awaits two async functions and a promise per request, which moves the rest of the request
- * into later microtasks; measured, that was the largest part of a poll's cost that was ours to
- * change (DEVELOPERS.md). This check is synchronous. Addresses are keyed as the plugin keys
- * them, with its exported `normalizeIP` (IPv6 addresses by their /64, IPv4-mapped ones as IPv4).
+ * @fastify/rate-limit's store for the public endpoint: a window per client from its first
+ * request (the rule of the plugin's own LocalStore), in this instance's memory, bounded. When
+ * it is full, windows that have ended go first, then the clients that are within their limit,
+ * oldest first; a client over its limit is kept until its window ends, so that a flood of new
+ * addresses cannot make the store forget it (docs/protocol.md §1). Past twice the bound the
+ * oldest windows go whatever their count.
  */
-export class RateLimiter {
+export class BoundedRateStore {
   private readonly windows = new Map<string, Window>()
 
-  /** `maxAddresses` bounds memory: past it, ended windows are dropped, then the oldest addresses. */
-  constructor (readonly max: number, readonly windowMs: number, private readonly maxAddresses = 100_000) {}
+  constructor (private readonly maxClients: number) {}
 
-  /** Counts a request from `ip`: 0 when it is within the limit, else the seconds until its window ends. */
-  take (ip: string, now = Date.now()): number {
-    // IPv4 (no colon) is its own key; only IPv6 needs the plugin's normalisation.
-    const key = ip.includes(':') ? normalizeIP(ip, IPV6_SUBNET) : ip
+  incr (key: string, callback: StoreCallback, timeWindow: number, max: number): void {
+    const now = Date.now()
     let window = this.windows.get(key)
-    if (window === undefined) {
-      if (this.windows.size >= this.maxAddresses) this.prune(now)
-      window = { count: 0, endsAt: now + this.windowMs }
-      this.windows.set(key, window)
-    } else if (window.endsAt <= now) {
-      window.count = 0
-      window.endsAt = now + this.windowMs
+    if (window === undefined || window.startedAt + timeWindow <= now) {
+      if (window === undefined && this.windows.size >= this.maxClients) this.makeRoom(now, timeWindow, max)
+      window = { current: 0, startedAt: now }
     }
-    window.count++
-    return window.count > this.max ? Math.max(1, Math.ceil((window.endsAt - now) / 1000)) : 0
+    window.current++
+    // Map order is insertion order: re-inserting keeps the oldest windows first.
+    this.windows.delete(key)
+    this.windows.set(key, window)
+    callback(null, { current: window.current, ttl: window.startedAt + timeWindow - now })
   }
 
-  /** How many addresses are counted now. */
+  child (): BoundedRateStore {
+    return new BoundedRateStore(this.maxClients)
+  }
+
+  /** How many clients are counted now. */
   get size (): number {
     return this.windows.size
   }
 
-  /** Makes room: drops ended windows, and if that is not a tenth of the bound, the addresses counted longest. */
-  private prune (now: number): void {
-    for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key)
-    let excess = this.windows.size - Math.floor(this.maxAddresses * 0.9)
+  private makeRoom (now: number, timeWindow: number, max: number): void {
+    const target = Math.floor(this.maxClients * 0.9)
+    for (const [key, window] of this.windows) if (window.startedAt + timeWindow <= now) this.windows.delete(key)
+    for (const [key, window] of this.windows) {
+      if (this.windows.size <= target) return
+      if (window.current <= max) this.windows.delete(key)
+    }
     for (const key of this.windows.keys()) {
-      if (excess-- <= 0) break
+      if (this.windows.size < 2 * this.maxClients) return
       this.windows.delete(key)
     }
+  }
+}
+
+/**
+ * The plugin's settings for /myweb/iupdate.php: RATE_LIMIT_MAX requests per
+ * RATE_LIMIT_WINDOW_MS per client address (an IPv6 client by its /64), refused with the
+ * protocol's `ERROR=RATE_LIMITED`, 429 and Retry-After. Only a refusal carries the
+ * `x-ratelimit-*` headers: update agents never read them on an answer.
+ */
+export function rateLimitOptions (config: Config): RateLimitPluginOptions {
+  const clients = config.RATE_LIMIT_CLIENTS
+  return {
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    ipv6Subnet: 64,
+    store: class extends BoundedRateStore { constructor () { super(clients) } },
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+    errorResponseBuilder: (_request, context) => new ProtocolError(
+      'RATE_LIMITED',
+      `Too many requests: at most ${config.RATE_LIMIT_MAX} per ${config.RATE_LIMIT_WINDOW_MS / 1000} s from one address. Try again in ${Math.ceil(context.ttl / 1000)} s.`
+    )
   }
 }

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import { request } from 'node:http'
 import t from 'tap'
+import { TOKEN_LENGTH } from '../../../src/downloads/link-tokens.js'
 import { adminQuery } from '../../helpers/db.js'
 import { buildWorld, RELEASED, SETUP_SIZE } from '../../helpers/world.js'
 
@@ -25,7 +26,7 @@ t.test('a new version for an entitled license: LICENSE, files, v=1 extras in ord
   t.same([map.get('FILE[0][0]'), map.get('DEST[0][0]')], ['ishopx.dll', '%WIN32'])
   t.same([map.get('FILE[0][1]'), map.get('DEST[0][1]')], ['readme.txt', '%TEMP\\docs'])
   t.same([map.get('FILE[0][2]'), map.get('DEST[0][2]'), map.get('SIZE[0][2]')], ['setup.exe', '%TEMP', String(SETUP_SIZE)])
-  t.match(map.get('URL[0][2]'), new RegExp(`^${world.base}/ftp/ishop/2\\.7\\.0\\.0/setup\\.exe\\?t=[A-Za-z0-9_-]{115}$`))
+  t.match(map.get('URL[0][2]'), new RegExp(`^${world.base}/ftp/ishop/2\\.7\\.0\\.0/setup\\.exe\\?t=[A-Za-z0-9_-]{${TOKEN_LENGTH}}$`))
   t.match(map.get('DATE[0][2]'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
 
   const jwks = await (await fetch(`${world.base}/.well-known/jwks.json`)).json() as JSONWebKeySet
