@@ -1,6 +1,6 @@
 import { keyIsForProgram, validateKey, type KeyCheck } from './key.js'
 
-/** The `REASON[i]` values of PROTOCOL.md §3 that concern licensing. */
+/** The `REASON[i]` values of docs/protocol.md §3 that concern licensing. */
 export const LICENSE_REASONS = [
   'NO_LICENSE',
   'KEY_INVALID',

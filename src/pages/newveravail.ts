@@ -1,6 +1,6 @@
 import { escapeHtml, safeHref, type Language } from './html.js'
 
-/** The page a client shows when a newer version exists that its license does not cover (PROTOCOL.md §4). */
+/** The page a client shows when a newer version exists that its license does not cover (docs/protocol.md §4). */
 export interface NewVersionPage {
   program: string
   displayName: string | null

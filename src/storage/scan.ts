@@ -309,7 +309,7 @@ const SMALL_FILE = 1 << 20
  * A file's SHA-256, read a megabyte at a time into one buffer. Not through a read stream: a
  * server whose stream code V8 first optimized on the scan's file streams (a repository with
  * big files) was, in some starts, a fifth slower on every request after, HTTP sockets being
- * streams too (DEVELOPERS.md, "a slow start"). Reading with the file handle also copies less.
+ * streams too (docs/performance.md, "Slow starts"). Reading with the file handle also copies less.
  */
 export async function sha256File (path: string, size = Infinity): Promise<string> {
   const hash = createHash('sha256')

@@ -4,7 +4,7 @@ import { PACKAGE_ROOT } from '../../src/paths.js'
 import { Repository } from '../../src/storage/repository.js'
 import { parseVersion } from '../../src/storage/version.js'
 
-// The sample repository that `npm start` serves exercises every rule of PROTOCOL.md §5.
+// The sample repository that `npm start` serves exercises every rule of docs/protocol.md §5.
 t.test('the sample ftp/ yields the listings docs/protocol.md shows', async (t) => {
   const quiet = { debug () {}, info () {}, warn () {}, error () {} }
   const repo = new Repository({ root: join(PACKAGE_ROOT, 'ftp'), log: quiet, settleMs: 0, watch: false, rescanMs: 0 })

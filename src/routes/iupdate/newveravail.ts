@@ -5,7 +5,7 @@ import { scalar } from '../../protocol/fields.js'
 import { parseVersion } from '../../storage/version.js'
 import type { IupdateFunction } from './types.js'
 
-/** f=newveravail&prog=<program>[&version=<current>] (PROTOCOL.md §4): an HTML page, Greek or English. */
+/** f=newveravail&prog=<program>[&version=<current>] (docs/protocol.md §4): an HTML page, Greek or English. */
 export const newveravail: IupdateFunction = async ({ request, reply, fields, app }) => {
   const program = (scalar(fields, 'prog') ?? '').trim().slice(0, 64)
   const lang = preferredLanguage(request.headers['accept-language'])
