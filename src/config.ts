@@ -45,12 +45,18 @@ export const configSchema = z.object({
   /** Requests per address per window on the public iupdate.php endpoint. */
   RATE_LIMIT_MAX: positiveInt.default(120),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  /** Requests per address per window on /ftp/ (downloads; BITS resumes with many ranges, offices share one address). */
+  DOWNLOAD_RATE_LIMIT_MAX: positiveInt.default(600),
   /** Client addresses the rate limit counts at once, per instance (memory stays bounded; clients over their limit are kept). */
   RATE_LIMIT_CLIENTS: positiveInt.default(100_000),
   /** Longest request target (path and query) accepted on the public endpoint, in bytes. */
   MAX_QUERY_BYTES: positiveInt.default(8192),
   /** Largest form body accepted by POST iupdate.php, in bytes. */
   MAX_FORM_BYTES: positiveInt.default(65_536),
+  /** Seconds a form body on the public endpoint may take to arrive. */
+  BODY_TIMEOUT_SECONDS: positiveInt.default(30),
+  /** Seconds a message with attachments (multipart, f=sendmsg) may take to arrive. */
+  MESSAGE_BODY_TIMEOUT_SECONDS: positiveInt.default(900),
   /** Size of the Postgres connection pool of this instance. */
   DB_POOL_MAX: positiveInt.default(10),
   /** Seconds a client is told to wait (Retry-After) while the database is unreachable. */
@@ -87,6 +93,14 @@ export const configSchema = z.object({
   MESSAGE_MAX_ATTACHMENTS: positiveInt.default(10),
   /** Size of one attachment, at most, in bytes (default 10 MiB). */
   MESSAGE_MAX_ATTACHMENT_BYTES: positiveInt.default(10 * 1024 * 1024),
+  /** A message's attachments together, at most, in bytes (default 20 MiB). */
+  MESSAGE_MAX_BYTES: positiveInt.default(20 * 1024 * 1024),
+  /** Messages one PCID may send in 24 hours. */
+  MESSAGE_MAX_PER_PCID_PER_DAY: positiveInt.default(50),
+  /** Bytes of attachments one PCID may send in 24 hours (default 100 MiB). */
+  MESSAGE_MAX_BYTES_PER_PCID_PER_DAY: positiveInt.default(100 * 1024 * 1024),
+  /** Free space that must remain on the disk of DATA_DIR; below it attachments are refused (default 1 GiB). */
+  MESSAGE_MIN_FREE_DISK_BYTES: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(0, { message: 'must be 0 or more' }).default(1024 ** 3),
   /** Trust X-Forwarded-* from a reverse proxy in front of the server. */
   TRUST_PROXY: booleanFlag.default(false)
 })

@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -102,6 +103,20 @@ t.test('at LOG_LEVEL=warn, a request that goes well writes nothing, a failure is
   const lines = logged().trim().split('\n').map((line) => JSON.parse(line))
   t.match(lines, [{ level: 50, reqId: 'boom-1', err: { message: 'broken on purpose' } }])
   t.notMatch(logged(), /SECRETTOKEN/)
+})
+
+t.test('a client that goes away mid-body is logged as such, not as the database being away', async (t) => {
+  const { instance, logged } = await loggedApp(t, 'info')
+  const base = new URL(await instance.listen({ port: 0, host: '127.0.0.1' }))
+  await new Promise<void>((resolve) => {
+    const socket = connect(Number(base.port), '127.0.0.1', () => {
+      socket.write('POST /myweb/iupdate.php HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nf=getpcid&x=')
+      setTimeout(() => { socket.resetAndDestroy(); resolve() }, 100)
+    })
+  })
+  for (let i = 0; i < 50 && !logged().includes('client went away'); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.match(logged(), /client went away/)
+  t.notMatch(logged(), /database unavailable/)
 })
 
 t.test('an unexpected failure is a 500 with no details', async (t) => {

@@ -4,8 +4,11 @@ import type { SendResult } from './send.js'
 
 /**
  * Download records: created when a token first fetches bytes, updated as bytes go out.
- * A token is spent once the bytes known delivered cover the whole file, or the client
- * confirmed the download (f=dlconfirm).
+ * A token is spent once the bytes known delivered cover the whole file, the bytes it has
+ * delivered over all its responses reach the file's size, or the client confirmed the
+ * download (f=dlconfirm). Besides, the responses begun on one token may together ask for at
+ * most GRANT_FACTOR times the file (a resumed download asks for what it lacks), so that
+ * parallel requests for almost all of the file cannot go on for ever (docs/protocol.md §7).
  *
  * Known delivered: the ranges of responses that were flushed completely; and, when a
  * response for bytes a… completes, whatever was sent before a by earlier responses that
@@ -23,10 +26,21 @@ export interface DownloadStart {
   expiresAt: Date
 }
 
+export const GRANT_FACTOR = 2
+
 async function findDownload (prisma: PrismaClient, tokenKey: string): Promise<{ id: string, spent: boolean } | undefined> {
   const rows = await prisma.$queryRaw<Array<{ id: string, spent: boolean }>>`
-    SELECT id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL) AS spent FROM download WHERE token_hash = ${tokenKey}`
+    SELECT id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL OR (size > 0 AND bytes_served >= size)) AS spent FROM download WHERE token_hash = ${tokenKey}`
   return rows[0]
+}
+
+/** Counts `bytes` asked for by a response about to begin; false when the token is spent or has been asked for all it may. */
+async function grant (prisma: PrismaClient, id: string, bytes: number): Promise<boolean> {
+  const granted = await prisma.$executeRaw`
+    UPDATE download SET bytes_granted = bytes_granted + ${bytes}
+     WHERE id = ${id}::uuid AND completed_at IS NULL AND confirmed_at IS NULL AND (size = 0 OR bytes_served < size)
+       AND bytes_granted + ${bytes} <= size * ${GRANT_FACTOR}`
+  return granted > 0
 }
 
 /** The record of this token, created if this is its first use (safe when instances race). */
@@ -36,7 +50,7 @@ async function startDownload (prisma: PrismaClient, start: DownloadStart): Promi
     VALUES (gen_random_uuid(), ${start.tokenKey}, ${start.pcid}, ${start.licenseId}::uuid, ${start.program}, ${start.folder},
             ${start.path}, ${start.size}, ${start.expiresAt})
     ON CONFLICT (token_hash) DO UPDATE SET token_hash = EXCLUDED.token_hash
-    RETURNING id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL) AS spent`
+    RETURNING id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL OR (size > 0 AND bytes_served >= size)) AS spent`
   return rows[0]
 }
 
@@ -101,6 +115,11 @@ export class DownloadRecords {
   /** The record of this token, created if this is its first use (safe when instances race). */
   async start (start: DownloadStart): Promise<{ id: string, spent: boolean }> {
     return await startDownload(this.prisma, start)
+  }
+
+  /** Counts the bytes a response is about to send; false when the token may not send them (spent, or asked for all it may). */
+  async grant (id: string, bytes: number): Promise<boolean> {
+    return await grant(this.prisma, id, bytes)
   }
 
   /** f=dlconfirm: the client's word on a download. False when the token was never used. */

@@ -25,8 +25,11 @@ interface Entry {
 export class LicenseCache {
   private readonly entries: LRUCache<string, Entry>
 
+  private readonly statuses: LRUCache<string, LicenseFacts['status'] | 'gone'>
+
   constructor (private readonly prisma: PrismaClient, ttlMs: number, max = 100_000) {
     this.entries = new LRUCache({ max, ttl: Math.max(1, ttlMs) })
+    this.statuses = new LRUCache({ max, ttl: Math.max(1, ttlMs) })
   }
 
   /** The licenses named by these canonical keys, with this PCID's seat situation: at most one query. */
@@ -61,9 +64,21 @@ export class LicenseCache {
     return bound
   }
 
+  /** A license's status by its id (the claim of a download link), read at most once per ttlMs. Undefined: no such license. */
+  async status (id: string): Promise<LicenseFacts['status'] | undefined> {
+    const kept = this.statuses.get(id)
+    if (kept !== undefined) return kept === 'gone' ? undefined : kept
+    const row = await this.prisma.license.findUnique({ where: { id }, select: { status: true } })
+    this.statuses.set(id, row?.status ?? 'gone')
+    return row?.status
+  }
+
+  /** After a change through this instance: the license is read again at its next use. */
   evict (key?: string): void {
     if (key === undefined) this.entries.clear()
     else this.entries.delete(key)
+    // Statuses are kept by id; changes are rare, so all are read again.
+    this.statuses.clear()
   }
 
   private async load (keys: string[]): Promise<Entry[]> {

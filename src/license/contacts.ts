@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import type { PrismaClient } from '../db/prisma.js'
 
 /**
@@ -23,7 +24,7 @@ export class Contacts {
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
 
-  constructor (private readonly prisma: PrismaClient, private readonly options: { flushMs: number, log: { warn: LogFn } }) {}
+  constructor (private readonly prisma: PrismaClient, private readonly options: { flushMs: number, log: { warn: LogFn, error: LogFn } }) {}
 
   start (): void {
     this.timer = setInterval(() => { this.flush().catch(() => {}) }, this.options.flushMs)
@@ -59,33 +60,25 @@ export class Contacts {
       known.at = Date.now()
       return
     }
-    this.pending.set(key, { pcid: contact.pcid, program: contact.program, version: contact.version, serial: contact.serial, at: Date.now() })
+    if (known === undefined && this.pending.size >= MAX_PENDING) return
+    this.pending.set(key, { pcid: contact.pcid, program: storable(contact.program), version: storable(contact.version), serial: contact.serial === null ? null : storable(contact.serial), at: Date.now() })
   }
 
-  /** Writes what was gathered; on failure keeps it for the next attempt. */
+  /**
+   * Writes what was gathered. While the database is away the batch is kept for the next
+   * attempt (within MAX_PENDING); any other failure is a row the database refuses, and the
+   * batch is split until that row is found, logged and dropped, so it cannot hold the others.
+   */
   async flush (): Promise<void> {
     if (this.flushing !== undefined) return await this.flushing
     if (this.pending.size === 0) return
     const batch = this.pending
     this.pending = new Map()
-    const rows = [...batch.values()]
     this.flushing = (async () => {
       try {
-        await this.prisma.$executeRaw`
-          WITH c AS (
-            SELECT * FROM unnest(${rows.map((r) => r.pcid)}::text[], ${rows.map((r) => r.program)}::text[],
-                                 ${rows.map((r) => r.version)}::text[], ${rows.map((r) => r.serial)}::text[],
-                                 ${rows.map((r) => new Date(r.at))}::timestamptz[]) AS t(pcid, program, version, serial, at)
-          ), p AS (
-            UPDATE pcid SET last_seen_at = GREATEST(pcid.last_seen_at, m.at)
-            FROM (SELECT pcid, max(at) AS at FROM c GROUP BY pcid) m WHERE pcid.id = m.pcid
-          )
-          INSERT INTO pcid_program (pcid, program, version, serial, first_seen_at, last_seen_at)
-          SELECT c.pcid, c.program, c.version, c.serial, c.at, c.at FROM c JOIN pcid ON pcid.id = c.pcid
-          ON CONFLICT (pcid, program) DO UPDATE
-            SET version = EXCLUDED.version, serial = EXCLUDED.serial, last_seen_at = EXCLUDED.last_seen_at`
+        await this.writeSplitting([...batch.values()])
       } catch (err) {
-        for (const [key, value] of batch) if (!this.pending.has(key)) this.pending.set(key, value)
+        for (const [key, value] of batch) if (!this.pending.has(key) && this.pending.size < MAX_PENDING) this.pending.set(key, value)
         this.options.log.warn({ err, contacts: batch.size }, 'recording contacts failed; will retry')
       } finally {
         this.flushing = undefined
@@ -93,4 +86,44 @@ export class Contacts {
     })()
     await this.flushing
   }
+
+  /** Writes rows; throws only when the database is away (the caller keeps them). */
+  private async writeSplitting (rows: Array<Contact & { at: number }>): Promise<void> {
+    try {
+      await this.write(rows)
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err
+      if (rows.length === 1) {
+        this.options.log.error({ err, contact: rows[0] }, 'a contact the database refuses was dropped')
+        return
+      }
+      const half = Math.ceil(rows.length / 2)
+      await this.writeSplitting(rows.slice(0, half))
+      await this.writeSplitting(rows.slice(half))
+    }
+  }
+
+  private async write (rows: Array<Contact & { at: number }>): Promise<void> {
+    await this.prisma.$executeRaw`
+      WITH c AS (
+        SELECT * FROM unnest(${rows.map((r) => r.pcid)}::text[], ${rows.map((r) => r.program)}::text[],
+                             ${rows.map((r) => r.version)}::text[], ${rows.map((r) => r.serial)}::text[],
+                             ${rows.map((r) => new Date(r.at))}::timestamptz[]) AS t(pcid, program, version, serial, at)
+      ), p AS (
+        UPDATE pcid SET last_seen_at = GREATEST(pcid.last_seen_at, m.at)
+        FROM (SELECT pcid, max(at) AS at FROM c GROUP BY pcid) m WHERE pcid.id = m.pcid
+      )
+      INSERT INTO pcid_program (pcid, program, version, serial, first_seen_at, last_seen_at)
+      SELECT c.pcid, c.program, c.version, c.serial, c.at, c.at FROM c JOIN pcid ON pcid.id = c.pcid
+      ON CONFLICT (pcid, program) DO UPDATE
+        SET version = EXCLUDED.version, serial = EXCLUDED.serial, last_seen_at = EXCLUDED.last_seen_at`
+  }
+}
+
+/** Contacts gathered at most between two flushes: past it new ones wait for the next poll of their PC. */
+const MAX_PENDING = 500_000
+
+/** Text as Postgres can store it: without NUL characters. */
+function storable (text: string): string {
+  return text.includes('\u0000') ? text.replace(/\u0000/g, '') : text
 }

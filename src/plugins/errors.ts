@@ -33,6 +33,11 @@ export default fp(async function errorsPlugin (fastify) {
   }
 
   fastify.setErrorHandler(function handleError (err: FastifyError, request, reply) {
+    // A client that went away mid-request (its socket reset: ECONNRESET) is not the database.
+    if (request.raw.readableAborted || request.raw.socket.destroyed) {
+      request.log.info({ err: { message: err.message, code: err.code } }, 'client went away')
+      return reply.status(400).send()
+    }
     if (!isProtocolSurface(request)) return sendProblem(request, reply, err, retryAfter)
     const error = classify(err)
     if (error.statusCode >= 500) {

@@ -47,7 +47,11 @@ export default fp(async function servicesPlugin (fastify) {
   await clearStaging(messagesDir)
   fastify.decorate('inbox', new MessageInbox(prisma, messagesDir, {
     maxAttachments: config.MESSAGE_MAX_ATTACHMENTS,
-    maxBytes: config.MESSAGE_MAX_ATTACHMENT_BYTES
+    maxBytes: config.MESSAGE_MAX_ATTACHMENT_BYTES,
+    maxMessageBytes: config.MESSAGE_MAX_BYTES,
+    maxPerPcidPerDay: config.MESSAGE_MAX_PER_PCID_PER_DAY,
+    maxBytesPerPcidPerDay: config.MESSAGE_MAX_BYTES_PER_PCID_PER_DAY,
+    minFreeDiskBytes: config.MESSAGE_MIN_FREE_DISK_BYTES
   }))
   fastify.decorate('questionDeliveries', new QuestionDeliveries(prisma))
 

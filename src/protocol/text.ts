@@ -49,10 +49,16 @@ export function encodeLines (lines: readonly Line[], charset: Charset): Buffer {
   return encodeText(linesText(lines), charset)
 }
 
-/** An error body: `ERROR=<CODE>` and one or more description lines. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]+/g
+
+/**
+ * An error body: `ERROR=<CODE>` and one description line. The description may quote the
+ * request (an unknown function's name): control characters, line breaks first, become a space,
+ * so that nothing a client sent can stand on a line of its own (docs/protocol.md §1).
+ */
 export function encodeError (code: string, description: string, charset: Charset): Buffer {
-  const lines = description.split(/\r?\n/).filter((line) => line.length > 0)
-  return encodeText(`ERROR=${code}\r\n${lines.map((line) => `${line}\r\n`).join('')}`, charset)
+  return encodeText(`ERROR=${code}\r\n${description.replace(CONTROL, ' ').trim()}\r\n`, charset)
 }
 
 export function encodeText (text: string, charset: Charset): Buffer {

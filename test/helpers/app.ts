@@ -28,7 +28,7 @@ export async function buildTestApp (t: Test, env: Record<string, string> = {}, o
   const databaseUrl = options.databaseUrl ?? await createTestDatabase(t)
   const dataDir = await mkdtemp(join(tmpdir(), 'iupdate-test-data-'))
   t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
-  const config = { ...loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, FTP_ROOT: join(dataDir, 'ftp'), ...env }), DATABASE_URL: databaseUrl }
+  const config = { ...loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, FTP_ROOT: join(dataDir, 'ftp'), MESSAGE_MIN_FREE_DISK_BYTES: '0', ...env }), DATABASE_URL: databaseUrl }
   const instance = Fastify(serverOptions(config))
   await instance.register(fp(app), { config })
   if (options.extend !== undefined) await instance.register(fp(options.extend))

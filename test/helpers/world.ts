@@ -36,7 +36,7 @@ export async function buildWorld (t: Test, env: Record<string, string> = {}, opt
     'ishop/updates/2.6/patch.exe': 'patch for 2.6',
     'ishop/updates/2.7/fix.dll': 'fix for 2.7'
   })
-  const app = await buildTestApp(t, { FTP_ROOT: root, REPO_SETTLE_MS: '0', TOKEN_SECRET, RATE_LIMIT_MAX: '100000', ...env }, options)
+  const app = await buildTestApp(t, { FTP_ROOT: root, REPO_SETTLE_MS: '0', TOKEN_SECRET, RATE_LIMIT_MAX: '100000', DOWNLOAD_RATE_LIMIT_MAX: '100000', ...env }, options)
   const prisma = app.app.prisma
   const program = await prisma.program.create({
     data: { name: 'ishop', displayNameEn: 'iShop <Retail>', displayNameEl: 'iShop Λιανική', purchaseUrl: 'https://shop.example.com/upgrade?p=ishop&lang=en' }

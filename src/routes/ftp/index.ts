@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
 import { ProtocolError } from '../../errors.js'
+import { rateLimitOptions } from '../../http/rate-limit.js'
 import { parseRange, coalesce, type ByteRange } from '../../downloads/ranges.js'
 import { sendFileRanges } from '../../downloads/send.js'
 import { assertSafeSegments, UnsafePathError } from '../../storage/paths.js'
@@ -13,7 +15,8 @@ import type { RepoFile } from '../../storage/scan.js'
  * Last-Modified, no chunked encoding, no compression.
  */
 const ftpRoutes: FastifyPluginAsync = async (fastify) => {
-  const { repository, tokens, catalog, downloads } = fastify
+  const { repository, tokens, catalog, downloads, licenses, config } = fastify
+  await fastify.register(rateLimit, rateLimitOptions({ max: config.DOWNLOAD_RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, clients: config.RATE_LIMIT_CLIENTS }))
 
   async function prepare (request: FastifyRequest): Promise<{ file: RepoFile, real: string, path: string, check: Extract<ReturnType<typeof tokens.verify>, { ok: true }> }> {
     const raw = request.url.slice('/ftp/'.length).split('?')[0]
@@ -33,6 +36,11 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
     const file = repository.file(path)
     if (file === undefined || !file.sha256.startsWith(check.claims.contentTag)) throw new ProtocolError('GONE', 'This file is no longer offered; ask f=qrymaxver again.')
     if (segments[1] !== 'updates' && catalog.isYanked(segments[0], segments[1])) throw new ProtocolError('GONE', 'This version was withdrawn.')
+    // A license suspended or revoked since the link was issued takes its links with it (within LICENSE_CACHE_MS on every instance).
+    if (check.claims.licenseId !== null) {
+      const status = await licenses.status(check.claims.licenseId)
+      if (status !== 'active') throw new ProtocolError('GONE', status === undefined ? 'The license of this link no longer exists.' : `The license of this link is ${status}.`)
+    }
     const real = await repository.open(file)
     const info = real === null ? null : await stat(real).catch(() => null)
     if (real === null || info === null || info.size !== file.size || info.mtimeMs !== file.mtimeMs) {
@@ -88,6 +96,8 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
       expiresAt: check.claims.expiresAt
     })
     if (download.spent) throw new ProtocolError('GONE', 'This download link was used up.')
+    const wanted = (ranges ?? [{ start: 0, end: file.size - 1 }]).reduce((sum, r) => sum + r.end - r.start + 1, 0)
+    if (!(await downloads.grant(download.id, wanted))) throw new ProtocolError('GONE', 'This download link has delivered its file; ask f=qrymaxver again.')
     reply.hijack()
     const result = await sendFileRanges(reply.raw, {
       path: real,

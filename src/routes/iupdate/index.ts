@@ -3,6 +3,8 @@ import { parse as parseQuery } from 'node:querystring'
 import multipart from '@fastify/multipart'
 import rateLimit from '@fastify/rate-limit'
 import { ProtocolError } from '../../errors.js'
+import { bodyDeadline } from '../../http/body-deadline.js'
+import { rateLimitOptions } from '../../http/rate-limit.js'
 import { scalar, type Fields } from '../../protocol/fields.js'
 import { sendProtocolBody } from '../../protocol/send.js'
 import { charsetFromQuery, contentType, encodeLines } from '../../protocol/text.js'
@@ -11,7 +13,6 @@ import { getpcid } from './getpcid.js'
 import { ansmsg, getmsg, sendmsg } from './messages.js'
 import { newveravail } from './newveravail.js'
 import { qrymaxver } from './qrymaxver.js'
-import { rateLimitOptions } from './rate-limit.js'
 import type { IupdateFunction } from './types.js'
 
 export const IUPDATE_PATH = '/myweb/iupdate.php'
@@ -47,14 +48,19 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
 
   fastify.addHook('onRequest', async (request) => {
     if (request.url.length > config.MAX_QUERY_BYTES) throw new ProtocolError('URI_TOO_LONG', `The request line is longer than ${config.MAX_QUERY_BYTES} bytes.`)
+    // A form is small; a message's attachments may take a slow office line minutes.
+    const multipartBody = request.headers['content-type']?.startsWith('multipart/') === true
+    bodyDeadline(request, (multipartBody ? config.MESSAGE_BODY_TIMEOUT_SECONDS : config.BODY_TIMEOUT_SECONDS) * 1000)
   })
-  await fastify.register(rateLimit, rateLimitOptions(config))
+  await fastify.register(rateLimit, rateLimitOptions({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, clients: config.RATE_LIMIT_CLIENTS }))
 
   async function handle (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const body = request.body
     const fields: Fields = typeof body === 'object' && body !== null
       ? { ...(request.query as Fields), ...body as Fields }
       : request.query as Fields
+    const nul = fieldWithNul(fields)
+    if (nul !== undefined) throw new ProtocolError('BAD_REQUEST', `The field ${nul.slice(0, 40)} holds a NUL character; nothing was done.`)
     const charset = charsetFromQuery(scalar(fields, 'cs'))
     const name = scalar(fields, 'f')
     if (name === undefined || name === '') throw new ProtocolError('BAD_REQUEST', 'Missing f: the function to call (getpcid, qrymaxver, ...).')
@@ -75,6 +81,14 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     })
     posts.post(IUPDATE_PATH, handle)
   })
+}
+
+/** The name of a field whose name or value holds a NUL character (Postgres cannot store one), if any. */
+function fieldWithNul (fields: Fields): string | undefined {
+  for (const [name, value] of Object.entries(fields)) {
+    if (name.includes('\u0000') || (Array.isArray(value) ? value.some((v) => v.includes('\u0000')) : value?.includes('\u0000') === true)) return name
+  }
+  return undefined
 }
 
 export default iupdateRoutes

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { isProgramName } from '../../catalog/program-name.js'
 import { ProtocolError } from '../../errors.js'
 import { isPcidSyntax } from '../../license/pcid.js'
-import { AttachmentTooLargeError, TooManyAttachmentsError, type AttachmentStaging } from '../../messages/store.js'
+import { AttachmentNameTooLongError, AttachmentTooLargeError, DiskFloorError, MessageQuotaError, MessageTooLargeError, TooManyAttachmentsError, type AttachmentStaging } from '../../messages/store.js'
 import { scalar } from '../../protocol/fields.js'
 import { parseRawFields, type RawFields } from '../../protocol/raw-fields.js'
 import { decodeText, escapeValue, parseCharset, type Charset, type Line } from '../../protocol/text.js'
@@ -45,7 +45,9 @@ function text (raw: RawFields, names: string[], charset: Charset, limit: number,
     return ''
   }
   if (bytes.length > limit) throw new ProtocolError('BAD_REQUEST', `${names[0]} is longer than ${limit} bytes.`)
-  return decodeText(bytes, charset).replace(/\r\n|\r/g, '\n')
+  const decoded = decodeText(bytes, charset)
+  if (decoded.includes('\u0000')) throw new ProtocolError('BAD_REQUEST', `${names[0]} holds a NUL character; nothing was stored.`)
+  return decoded.replace(/\r\n|\r/g, '\n')
 }
 
 export const sendmsg: IupdateFunction = async (context) => {
@@ -63,7 +65,7 @@ export const sendmsg: IupdateFunction = async (context) => {
           else await staging.add(part.filename ?? 'attachment', part.file)
         }
       } catch (err) {
-        if (err instanceof AttachmentTooLargeError || err instanceof TooManyAttachmentsError || (err as { statusCode?: number }).statusCode === 413) throw err
+        if (err instanceof AttachmentTooLargeError || err instanceof TooManyAttachmentsError || err instanceof MessageTooLargeError || err instanceof AttachmentNameTooLongError || (err as { statusCode?: number }).statusCode === 413) throw err
         // A truncated or malformed body (busboy's own errors carry no status).
         throw new ProtocolError('BAD_REQUEST', 'The multipart body is malformed or cut short; nothing was stored.')
       }
@@ -95,6 +97,10 @@ export const sendmsg: IupdateFunction = async (context) => {
     if (err instanceof TooManyAttachmentsError || (err as { code?: string }).code === 'FST_FILES_LIMIT') {
       throw new ProtocolError('PAYLOAD_TOO_LARGE', `At most ${app.config.MESSAGE_MAX_ATTACHMENTS} attachments per message; nothing was stored.`)
     }
+    if (err instanceof MessageTooLargeError) throw new ProtocolError('PAYLOAD_TOO_LARGE', `A message's attachments may take at most ${err.limit} bytes together; nothing was stored.`)
+    if (err instanceof AttachmentNameTooLongError) throw new ProtocolError('BAD_REQUEST', `An attachment's name is longer than ${err.limit} bytes of UTF-8; nothing was stored.`)
+    if (err instanceof MessageQuotaError) throw new ProtocolError('QUOTA_EXCEEDED', `This PC may send at most ${err.limit} ${err.what === 'bytes' ? 'bytes of attachments' : 'messages'} in 24 hours; nothing was stored. Try again later.`)
+    if (err instanceof DiskFloorError) throw new ProtocolError('STORAGE_FULL', 'The server cannot take attachments now; nothing was stored. Try again later.')
     throw err
   }
 }

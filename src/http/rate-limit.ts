@@ -1,6 +1,5 @@
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
-import type { Config } from '../../config.js'
-import { ProtocolError } from '../../errors.js'
+import { ProtocolError } from '../errors.js'
 
 /** A client's window: requests counted since it began. */
 interface Window {
@@ -11,7 +10,7 @@ interface Window {
 type StoreCallback = (err: Error | null, result: { current: number, ttl: number }) => void
 
 /**
- * @fastify/rate-limit's store for the public endpoint: a window per client from its first
+ * @fastify/rate-limit's store for the protocol surfaces: a window per client from its first
  * request (the rule of the plugin's own LocalStore), in this instance's memory, bounded. When
  * it is full, windows that have ended go first, then the clients that are within their limit,
  * oldest first; a client over its limit is kept until its window ends, so that a flood of new
@@ -60,23 +59,30 @@ export class BoundedRateStore {
   }
 }
 
+export interface RateLimit {
+  /** Requests per client address and window. */
+  max: number
+  windowMs: number
+  /** Client addresses counted at once (memory stays bounded). */
+  clients: number
+}
+
 /**
- * The plugin's settings for /myweb/iupdate.php: RATE_LIMIT_MAX requests per
- * RATE_LIMIT_WINDOW_MS per client address (an IPv6 client by its /64), refused with the
+ * @fastify/rate-limit's settings for a protocol surface (/myweb/iupdate.php, /ftp/): `max`
+ * requests per `windowMs` per client address (an IPv6 client by its /64), refused with the
  * protocol's `ERROR=RATE_LIMITED`, 429 and Retry-After. Only a refusal carries the
  * `x-ratelimit-*` headers: update agents never read them on an answer.
  */
-export function rateLimitOptions (config: Config): RateLimitPluginOptions {
-  const clients = config.RATE_LIMIT_CLIENTS
+export function rateLimitOptions ({ max, windowMs, clients }: RateLimit): RateLimitPluginOptions {
   return {
-    max: config.RATE_LIMIT_MAX,
-    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    max,
+    timeWindow: windowMs,
     ipv6Subnet: 64,
     store: class extends BoundedRateStore { constructor () { super(clients) } },
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, context) => new ProtocolError(
       'RATE_LIMITED',
-      `Too many requests: at most ${config.RATE_LIMIT_MAX} per ${config.RATE_LIMIT_WINDOW_MS / 1000} s from one address. Try again in ${Math.ceil(context.ttl / 1000)} s.`
+      `Too many requests: at most ${max} per ${windowMs / 1000} s from one address. Try again in ${Math.ceil(context.ttl / 1000)} s.`
     )
   }
 }

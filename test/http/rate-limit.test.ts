@@ -1,6 +1,6 @@
 import t from 'tap'
-import { BoundedRateStore } from '../../../src/routes/iupdate/rate-limit.js'
-import { buildTestApp } from '../../helpers/app.js'
+import { BoundedRateStore } from '../../src/http/rate-limit.js'
+import { buildTestApp } from '../helpers/app.js'
 
 /** One request from `key`: its count in the window. */
 function take (store: BoundedRateStore, key: string, windowMs = 60_000, max = 1): number {
