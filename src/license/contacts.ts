@@ -125,5 +125,5 @@ const MAX_PENDING = 500_000
 
 /** Text as Postgres can store it: without NUL characters. */
 function storable (text: string): string {
-  return text.includes('\u0000') ? text.replace(/\u0000/g, '') : text
+  return text.replaceAll('\u0000', '')
 }
