@@ -51,6 +51,8 @@ t.test(`a corpus of ${CORPUS_SIZE} hostile requests`, async (t) => {
     token.slice(0, Math.floor(random() * token.length)),
     'Ω'.repeat(Math.floor(random() * 50)),
     '%E1%E2%E3',
+    // Line breaks that would forge lines of an answer, NUL bytes Postgres cannot store.
+    pick(['x%0d%0aPCID=EVIL%0d%0aOK[0]=9.9.9', '%0aERROR=NONE', '%0d', '%00', 'a%00b']),
     ''
   ])
   const field = (): string => pick(['f', 'prog', 'prog[]', `prog[${Math.floor(random() * 100)}]`, 'prog[][]', 'prog[x]', 'version[]', 'serial[]', 'pcid', 'v', 'cs', 't', 'ok', 'err', 'msgid', 'message', 'subject', junk()])
@@ -61,6 +63,8 @@ t.test(`a corpus of ${CORPUS_SIZE} hostile requests`, async (t) => {
     statuses.set(status, (statuses.get(status) ?? 0) + 1)
     if (status >= 500 && status !== 503) problems.push(`${status} for ${label.slice(0, 200)}`)
     if (SECRET.test(body)) problems.push(`leak for ${label.slice(0, 200)}: ${body.slice(0, 200)}`)
+    // An error answer is its code and one description line: request text never forges a line.
+    if (status >= 400 && body.startsWith('ERROR=') && body.split('\r\n').filter((line) => line !== '').length !== 2) problems.push(`forged lines for ${label.slice(0, 200)}: ${body.slice(0, 200)}`)
   }
 
   // The corpus is drawn first (the generator's order is what makes a failure replayable), then
@@ -78,6 +82,7 @@ t.test(`a corpus of ${CORPUS_SIZE} hostile requests`, async (t) => {
       const n = Math.floor(random() * (random() < 0.05 ? 80 : 8))
       for (let j = 0; j < n; j++) parts.push(`${field()}=${junk()}`)
       if (random() < 0.3) parts.push(`pcid=${pcid}`)
+      if (random() < 0.05) parts.push('prog[]=ishop', 'version[]=2.6.5.1', `serial[]=${pick(['%00', 'AB%00CD', world.keys.entitled + '%00'])}`)
       if (random() < 0.2) parts.push(`cs=${pick(['utf8', '437', '928', 'klingon', '', '%00'])}`)
       path = `/myweb/iupdate.php?${parts.join('&')}`
       if (random() < 0.3) {
@@ -97,7 +102,8 @@ t.test(`a corpus of ${CORPUS_SIZE} hostile requests`, async (t) => {
       method = 'POST'
       const boundary = pick(['b', 'xyz', '', '-'.repeat(80)])
       headers['content-type'] = `multipart/form-data; boundary=${boundary}`
-      const full = `--${boundary}\r\nContent-Disposition: form-data; name="pcid"\r\n\r\n${pcid}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${pick(TRAVERSAL)}"\r\n\r\n${junk()}\r\n--${boundary}--\r\n`
+      const filename = pick([...TRAVERSAL, 'Ω'.repeat(200) + '.txt', 'a\u0000b.txt'])
+      const full = `--${boundary}\r\nContent-Disposition: form-data; name="pcid"\r\n\r\n${pcid}\r\n--${boundary}\r\nContent-Disposition: form-data; name="subject"\r\n\r\n${pick(['s', 'a\u0000b', 'Θέμα'])}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\n${junk()}\r\n--${boundary}--\r\n`
       payload = Buffer.from(full.slice(0, Math.floor(random() * full.length)))
       path = `/myweb/iupdate.php?f=${pick(['sendmsg', 'ansmsg', 'getpcid'])}&prog=ishop&subject=x`
     }
@@ -151,4 +157,10 @@ t.test(`a corpus of ${CORPUS_SIZE} hostile requests`, async (t) => {
     t.equal((await stat(join(world.config.DATA_DIR, 'messages', row.id, row.name))).size, row.size, `attachment ${row.name} is whole`)
   }
   t.same(await readdir(join(world.config.DATA_DIR, 'messages', '.staging')).catch(() => []), [], 'no staging leftovers')
+
+  // After all that, a normal poll's contact is still written.
+  const after = await world.pcid()
+  t.equal((await world.query(`prog[]=ishop&version[]=2.6.5.1&serial[]=${encodeURIComponent(world.keys.entitled)}&pcid=${after}`)).status, 200)
+  await world.app.contacts.flush()
+  t.same(await adminQuery('SELECT version, serial FROM pcid_program WHERE pcid = $1', [after], world.databaseUrl), [{ version: '2.6.5.1', serial: world.keys.entitled }], 'the contact of a normal poll is written')
 })
