@@ -1,67 +1,132 @@
 import { LRUCache } from 'lru-cache'
+import type pg from 'pg'
 import type { PrismaClient } from '../db/prisma.js'
 import type { LicenseFacts } from './entitlement.js'
 import type { LicenseForPcid } from './licenses.js'
 import { bindSeat, type BindResult } from './seats.js'
 
 /**
- * Licenses as qrymaxver needs them (facts and bound PCIDs), read from the database at most
- * once per `ttlMs` per key on this instance. Seat limits stay exact: taking a seat always
- * goes to the database under a row lock (seats.ts); the cache only spares reading again what
- * was just read. Changes made through this instance evict at once (`evict`); changes made
- * through another instance apply here within ttlMs.
+ * What a poll needs to know of its PC and of the licenses its serials name: whether the PCID
+ * exists, each license's facts, whether this PC holds a seat, how many are taken, and the
+ * LICENSE string stored for this PC. Read in one statement (one round trip; a daily poll's
+ * caches have always expired), and kept per license and PC for `ttlMs`, so that a PC polling
+ * again soon reads nothing. Seat limits stay exact: taking a seat always goes to the database
+ * under a row lock (seats.ts). Changes made through this instance evict at once (`evict`);
+ * changes made through another instance apply here within ttlMs.
  */
-interface Entry {
-  id: string
+export interface PollFacts {
+  /** Whether the PCID was ever issued here. */
+  known: boolean
+  /** The licenses found, by the serial that names them. */
+  licenses: Map<string, LicenseForPcid>
+}
+
+interface Row {
+  known: boolean
+  id: string | null
   key: string
   program: string
   status: LicenseFacts['status']
-  maintenanceEnd: Date | null
-  maintenanceEndIso: string | null
-  seatLimit: number
-  seats: Set<string>
+  maintenance_end: Date | null
+  seat_limit: number
+  bound: boolean
+  used: number
+  license_token: string | null
+}
+
+/** The hot statement, prepared once per connection (pg's named statements). */
+const FACTS = {
+  name: 'poll-facts',
+  text: `SELECT EXISTS (SELECT 1 FROM pcid WHERE id = $1) AS known,
+                l.id, l.key, p.name AS program, l.status, l.maintenance_end, l.seat_limit,
+                s.pcid IS NOT NULL AS bound, s.license_token,
+                (SELECT count(*) FROM seat c WHERE c.license_id = l.id)::int AS used
+           FROM (SELECT 1) one
+           LEFT JOIN license l ON l.key = ANY($2::text[])
+           LEFT JOIN program p ON p.id = l.program_id
+           LEFT JOIN seat s ON s.license_id = l.id AND s.pcid = $1`
+}
+
+interface Entry {
+  license: LicenseForPcid
+  /** The license's generation when read: evict(key) makes older entries stale. */
+  generation: number
 }
 
 export class LicenseCache {
   private readonly entries: LRUCache<string, Entry>
-
   private readonly statuses: LRUCache<string, LicenseFacts['status'] | 'gone'>
+  /**
+   * Per license changed through this instance, a number above that of every entry read before
+   * the change. Kept as long as an entry lives (ttlMs): by then every older entry has expired.
+   */
+  private readonly generations: LRUCache<string, number>
+  private changes = 0
 
-  constructor (private readonly prisma: PrismaClient, ttlMs: number, max = 100_000) {
-    this.entries = new LRUCache({ max, ttl: Math.max(1, ttlMs) })
-    this.statuses = new LRUCache({ max, ttl: Math.max(1, ttlMs) })
+  constructor (private readonly pool: pg.Pool, private readonly prisma: PrismaClient, ttlMs: number, max = 50_000) {
+    const ttl = Math.max(1, ttlMs)
+    this.entries = new LRUCache({ max, ttl })
+    this.statuses = new LRUCache({ max, ttl })
+    this.generations = new LRUCache({ ttl, ttlAutopurge: true })
   }
 
-  /** The licenses named by these canonical keys, with this PCID's seat situation: at most one query. */
-  async lookup (keys: string[], pcid: string): Promise<Map<string, LicenseForPcid>> {
-    const entries = new Map<string, Entry>()
-    const missing: string[] = []
+  /**
+   * The facts of a poll: from memory when this instance read them within ttlMs (and knows the
+   * PCID: `pcidKnown`), else in one statement.
+   */
+  async facts (pcid: string, keys: string[], pcidKnown: boolean): Promise<PollFacts> {
+    const licenses = new Map<string, LicenseForPcid>()
     for (const key of keys) {
-      const entry = this.entries.get(key)
-      if (entry === undefined) missing.push(key)
-      else entries.set(key, entry)
+      const entry = this.entries.get(entryKey(key, pcid))
+      if (entry === undefined || entry.generation !== this.generation(key)) break
+      licenses.set(key, entry.license)
     }
-    // What was just read is used as read, even if its cache entry expired meanwhile.
-    if (missing.length > 0) for (const entry of await this.load(missing)) entries.set(entry.key, entry)
-    const found = new Map<string, LicenseForPcid>()
-    for (const key of keys) {
-      const entry = entries.get(key)
-      if (entry === undefined) continue
-      found.set(key, forPcid(entry, pcid))
+    if (pcidKnown && licenses.size === keys.length) return { known: true, licenses }
+    licenses.clear()
+    const generations = keys.map((key) => this.generation(key))
+    const { rows } = await this.pool.query<Row>({ ...FACTS, values: [pcid, keys] })
+    for (const row of rows) {
+      if (row.id === null) continue
+      const license: LicenseForPcid = {
+        id: row.id,
+        key: row.key,
+        program: row.program,
+        status: row.status,
+        maintenanceEnd: row.maintenance_end,
+        maintenanceEndIso: row.maintenance_end?.toISOString() ?? null,
+        seatLimit: row.seat_limit,
+        bound: row.bound,
+        used: row.used,
+        token: row.license_token
+      }
+      licenses.set(row.key, license)
+      // Kept only if no change was made through this instance while it was read.
+      const at = keys.indexOf(row.key)
+      if (at >= 0 && generations[at] === this.generation(row.key)) this.entries.set(entryKey(row.key, pcid), { license, generation: generations[at] })
     }
-    return found
+    return { known: rows[0]?.known ?? false, licenses }
   }
 
   /**
    * Takes a seat of the license for this PCID, in the database under the license's row lock
-   * (seats.ts), and keeps the cached entry in step: the PCID holds it, or the entry is read
-   * again next time (the license is full or gone).
+   * (seats.ts). The count kept for other PCs of the license may then be one short: it only
+   * ever leads them to the database, where the seat is decided.
    */
   async takeSeat (license: LicenseForPcid, pcid: string): Promise<BindResult> {
     const bound = await bindSeat(this.prisma, license.id, pcid)
-    if (bound === 'bound' || bound === 'already') this.entries.get(license.key)?.seats.add(pcid)
-    else this.entries.delete(license.key)
+    const entry = this.entries.get(entryKey(license.key, pcid))
+    if (bound === 'bound' || bound === 'already') {
+      if (entry !== undefined && !entry.license.bound) entry.license = { ...entry.license, bound: true, used: entry.license.used + 1 }
+    } else {
+      this.entries.delete(entryKey(license.key, pcid))
+    }
     return bound
+  }
+
+  /** A LICENSE string issued to a PC holding a seat: handed out again from here until the entry expires. */
+  tokenIssued (license: LicenseForPcid, pcid: string, token: string): void {
+    const entry = this.entries.get(entryKey(license.key, pcid))
+    if (entry !== undefined) entry.license.token = token
   }
 
   /** A license's status by its id (the claim of a download link), read at most once per ttlMs. Undefined: no such license. */
@@ -73,47 +138,19 @@ export class LicenseCache {
     return row?.status
   }
 
-  /** After a change through this instance: the license is read again at its next use. */
+  /** After a change through this instance: the license (all of them, without a key) is read again at its next use. */
   evict (key?: string): void {
     if (key === undefined) this.entries.clear()
-    else this.entries.delete(key)
+    else this.generations.set(key, ++this.changes)
     // Statuses are kept by id; changes are rare, so all are read again.
     this.statuses.clear()
   }
 
-  private async load (keys: string[]): Promise<Entry[]> {
-    const rows = await this.prisma.$queryRaw<Array<{ id: string, key: string, program: string, status: LicenseFacts['status'], maintenance_end: Date | null, seat_limit: number, seats: string[] }>>`
-      SELECT l.id, l.key, p.name AS program, l.status, l.maintenance_end, l.seat_limit,
-             coalesce((SELECT array_agg(s.pcid) FROM seat s WHERE s.license_id = l.id), '{}') AS seats
-        FROM license l JOIN program p ON p.id = l.program_id
-       WHERE l.key = ANY(${keys}::text[])`
-    return rows.map((row) => {
-      const entry = {
-        id: row.id,
-        key: row.key,
-        program: row.program,
-        status: row.status,
-        maintenanceEnd: row.maintenance_end,
-        maintenanceEndIso: row.maintenance_end?.toISOString() ?? null,
-        seatLimit: row.seat_limit,
-        seats: new Set(row.seats)
-      }
-      this.entries.set(row.key, entry)
-      return entry
-    })
+  private generation (key: string): number {
+    return this.generations.get(key) ?? 0
   }
 }
 
-function forPcid (entry: Entry, pcid: string): LicenseForPcid {
-  return {
-    id: entry.id,
-    key: entry.key,
-    program: entry.program,
-    status: entry.status,
-    maintenanceEnd: entry.maintenanceEnd,
-    maintenanceEndIso: entry.maintenanceEndIso,
-    seatLimit: entry.seatLimit,
-    bound: entry.seats.has(pcid),
-    used: entry.seats.size
-  }
+function entryKey (key: string, pcid: string): string {
+  return `${key}\u0000${pcid}`
 }

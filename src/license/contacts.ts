@@ -7,7 +7,9 @@ import type { PrismaClient } from '../db/prisma.js'
  * - known PCIDs are remembered (a PCID, once issued, never changes);
  * - what each PCID reports per program (version, serial, last contact) is gathered in
  *   memory and written in one statement every `flushMs`, not once per request.
- * A crash loses at most the last flushMs of last-contact times, nothing else.
+ * - the LICENSE strings signed for PCs holding seats go out with the same flush.
+ * A crash loses at most the last flushMs of last-contact times (and of new LICENSE strings,
+ * which are signed again), nothing else.
  */
 export interface Contact {
   pcid: string
@@ -21,6 +23,8 @@ type LogFn = (obj: object, msg: string) => void
 export class Contacts {
   private readonly known = new LRUCache<string, true>({ max: 200_000, ttl: 10 * 60_000 })
   private pending = new Map<string, Contact & { at: number }>()
+  /** LICENSE strings signed since the last flush, by seat: stored so that the next polls reuse them. */
+  private licenseStrings = new Map<string, { licenseId: string, pcid: string, token: string }>()
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
 
@@ -46,6 +50,16 @@ export class Contacts {
     this.known.delete(pcid)
   }
 
+  /** Whether this PCID is known without asking the database. */
+  isKnown (pcid: string): boolean {
+    return this.known.has(pcid)
+  }
+
+  /** A PCID the database said exists. */
+  remember (pcid: string): void {
+    this.known.set(pcid, true)
+  }
+
   async exists (pcid: string): Promise<boolean> {
     if (this.known.has(pcid)) return true
     const row = await this.prisma.pcid.findUnique({ where: { id: pcid }, select: { id: true } })
@@ -64,6 +78,11 @@ export class Contacts {
     this.pending.set(key, { pcid: contact.pcid, program: storable(contact.program), version: storable(contact.version), serial: contact.serial === null ? null : storable(contact.serial), at: Date.now() })
   }
 
+  /** A LICENSE string signed for a PC holding a seat of the license: stored with the next flush. */
+  recordLicenseString (licenseId: string, pcid: string, token: string): void {
+    if (this.licenseStrings.size < MAX_PENDING) this.licenseStrings.set(`${licenseId}\u0000${pcid}`, { licenseId, pcid, token })
+  }
+
   /**
    * Writes what was gathered. While the database is away the batch is kept for the next
    * attempt (within MAX_PENDING); any other failure is a row the database refuses, and the
@@ -71,14 +90,18 @@ export class Contacts {
    */
   async flush (): Promise<void> {
     if (this.flushing !== undefined) return await this.flushing
-    if (this.pending.size === 0) return
+    if (this.pending.size === 0 && this.licenseStrings.size === 0) return
     const batch = this.pending
+    const strings = this.licenseStrings
     this.pending = new Map()
+    this.licenseStrings = new Map()
     this.flushing = (async () => {
       try {
-        await this.writeSplitting([...batch.values()])
+        if (batch.size > 0) await this.writeSplitting([...batch.values()])
+        if (strings.size > 0) await this.writeLicenseStrings([...strings.values()])
       } catch (err) {
         for (const [key, value] of batch) if (!this.pending.has(key) && this.pending.size < MAX_PENDING) this.pending.set(key, value)
+        for (const [key, value] of strings) if (!this.licenseStrings.has(key) && this.licenseStrings.size < MAX_PENDING) this.licenseStrings.set(key, value)
         this.options.log.warn({ err, contacts: batch.size }, 'recording contacts failed; will retry')
       } finally {
         this.flushing = undefined
@@ -100,6 +123,20 @@ export class Contacts {
       const half = Math.ceil(rows.length / 2)
       await this.writeSplitting(rows.slice(0, half))
       await this.writeSplitting(rows.slice(half))
+    }
+  }
+
+  /** Stores LICENSE strings by seat (a seat freed meanwhile stores nothing); throws only when the database is away. */
+  private async writeLicenseStrings (rows: Array<{ licenseId: string, pcid: string, token: string }>): Promise<void> {
+    try {
+      await this.prisma.$executeRaw`
+        UPDATE seat SET license_token = t.token
+          FROM unnest(${rows.map((r) => r.licenseId)}::uuid[], ${rows.map((r) => r.pcid)}::text[], ${rows.map((r) => r.token)}::text[]) AS t(license_id, pcid, token)
+         WHERE seat.license_id = t.license_id AND seat.pcid = t.pcid`
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err
+      // They are only saved signatures: the next polls sign again.
+      this.options.log.error({ err, count: rows.length }, 'storing LICENSE strings failed; they are dropped')
     }
   }
 

@@ -54,6 +54,8 @@ export interface LicenseForPcid extends LicenseRecord {
   /** Whether the PCID holds a seat, and how many seats are taken. */
   bound: boolean
   used: number
-  /** maintenanceEnd as the LICENSE string's `mnt` claim (ISO 8601), worked out once per read, not per poll. */
+  /** maintenanceEnd as the LICENSE string's `mnt` claim (ISO 8601). */
   maintenanceEndIso: string | null
+  /** The LICENSE string stored for this PC and license, if any (cache.ts, signing.ts). */
+  token: string | null
 }

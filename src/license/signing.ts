@@ -1,7 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { LRUCache } from 'lru-cache'
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type CryptoKey } from 'jose'
+import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type CryptoKey } from 'jose'
 
 /**
  * Ed25519 keys that sign LICENSE strings. The first key signs; every key is published in
@@ -39,23 +38,7 @@ export class SigningKeyError extends Error {
   }
 }
 
-/** A LICENSE string is handed out again for the same claims for this long before a fresh one is signed. */
-const REUSE_MS = 3_600_000
-/** LICENSE strings kept per PCID: one per program and license it polls with. */
-const KEPT_PER_PCID = 8
-
-interface Issued extends LicenseClaims {
-  token: string
-  at: number
-}
-
 export class LicenseSigner {
-  /**
-   * Per PCID (a key every poll has looked up already), the strings issued to it lately. A PC
-   * that moves to a new version, or a new maintenance end, replaces its entry for that program.
-   */
-  private readonly issued = new LRUCache<string, Issued[]>({ max: 100_000 })
-
   private constructor (private readonly keys: LoadedKey[], readonly issuer: string, readonly ttlSeconds: number) {}
 
   static async load (source: SigningKeySource, options: { issuer: string, ttlSeconds: number }): Promise<{ signer: LicenseSigner, generated: boolean }> {
@@ -91,39 +74,25 @@ export class LicenseSigner {
   }
 
   /**
-   * The LICENSE string for these claims: the one issued within the last hour if any (a PC
-   * polling again soon costs no signature), else a new one.
+   * The LICENSE string for these claims: `stored` (the one last issued to this PC) while it
+   * names the same claims, is signed by the current key and has more than half its life left,
+   * so that daily polls cost no signature; else a new one.
    */
-  async issue (claims: LicenseClaims, now = new Date()): Promise<string> {
-    const reused = this.reused(claims, now)
-    if (reused !== undefined) return reused
-    const token = await this.sign(claims, now)
-    this.remember(claims, token, now.getTime())
-    return token
+  async issue (claims: LicenseClaims, now = new Date(), stored: string | null = null): Promise<string> {
+    return stored !== null && this.reusable(stored, claims, now) ? stored : await this.sign(claims, now)
   }
 
-  /** The string issue() would hand out again; undefined when it would sign. */
-  reused (claims: LicenseClaims, now = new Date()): string | undefined {
-    const kept = this.issued.get(claims.pcid)
-    if (kept === undefined) return undefined
-    for (const entry of kept) {
-      if (entry.prog !== claims.prog || entry.sub !== claims.sub) continue
-      const age = now.getTime() - entry.at
-      return entry.ver === claims.ver && entry.mnt === claims.mnt && age >= 0 && age < REUSE_MS ? entry.token : undefined
+  /** Whether a string this server issued may be handed out again for these claims at `now`. */
+  reusable (token: string, claims: LicenseClaims, now = new Date()): boolean {
+    try {
+      if (decodeProtectedHeader(token).kid !== this.kid) return false
+      const payload = decodeJwt(token)
+      return payload.iss === this.issuer && payload.sub === claims.sub && payload.prog === claims.prog && payload.pcid === claims.pcid &&
+        payload.ver === claims.ver && payload.mnt === claims.mnt && typeof payload.exp === 'number' &&
+        payload.exp - now.getTime() / 1000 > this.ttlSeconds / 2
+    } catch {
+      return false
     }
-    return undefined
-  }
-
-  private remember (claims: LicenseClaims, token: string, at: number): void {
-    const entry: Issued = { prog: claims.prog, sub: claims.sub, pcid: claims.pcid, ver: claims.ver, mnt: claims.mnt, token, at }
-    const kept = this.issued.get(claims.pcid)
-    if (kept === undefined) {
-      this.issued.set(claims.pcid, [entry])
-      return
-    }
-    const same = kept.findIndex((e) => e.prog === claims.prog && e.sub === claims.sub)
-    if (same >= 0) kept[same] = entry
-    else if (kept.push(entry) > KEPT_PER_PCID) kept.shift()
   }
 
   async sign (claims: LicenseClaims, now = new Date()): Promise<string> {

@@ -67,8 +67,11 @@ interface CheckedQuery extends ProgramQuery {
   check: KeyCheck | undefined
 }
 
-/** The answers for the programs of one request, in order. The licenses they name are read in one query. */
-export async function answerQuery (deps: QrymaxverDeps, pcid: string, queries: ProgramQuery[], linkBase: LinkBase, now = new Date()): Promise<ProgramAnswer[]> {
+/**
+ * The answers for the programs of one request, in order; null when the PCID was never issued
+ * here. The PCID and the licenses the serials name are read in one statement (cache.ts).
+ */
+export async function answerQuery (deps: QrymaxverDeps, pcid: string, queries: ProgramQuery[], linkBase: LinkBase, now = new Date()): Promise<ProgramAnswer[] | null> {
   const checked: CheckedQuery[] = queries.map((query) => {
     const serial = query.serial?.trim()
     return serial === undefined || serial === ''
@@ -76,8 +79,10 @@ export async function answerQuery (deps: QrymaxverDeps, pcid: string, queries: P
       : { ...query, serial, check: validateKey(serial) }
   })
   const keys = [...new Set(checked.flatMap(({ check }) => check?.valid === true ? [check.key] : []))]
-  // Only when some program names a well-formed serial: an unlicensed poll reads nothing.
-  const licenses = keys.length === 0 ? new Map<string, LicenseForPcid>() : await deps.licenses.lookup(keys, pcid)
+  const facts = await deps.licenses.facts(pcid, keys, deps.contacts.isKnown(pcid))
+  if (!facts.known) return null
+  deps.contacts.remember(pcid)
+  const licenses = facts.licenses
   const answers: ProgramAnswer[] = []
   // One after another: two programs of one request may take seats of the same license.
   for (const query of checked) answers.push(await answerOne(deps, pcid, query, licenses, now, linkBase))
@@ -155,7 +160,13 @@ async function listFiles (deps: QrymaxverDeps, offer: Offer, decision: Entitleme
     answer.reason = decision.entitled ? 'LICENSE_UNKNOWN' : decision.reason
     return answer
   }
-  answer.license = await deps.signer.issue({ prog: program, sub: license.key, pcid, ver: newer?.folder.name ?? offer.versionText, mnt: license.maintenanceEndIso }, now)
+  const stored = license.token
+  answer.license = await deps.signer.issue({ prog: program, sub: license.key, pcid, ver: newer?.folder.name ?? offer.versionText, mnt: license.maintenanceEndIso }, now, stored)
+  if (answer.license !== stored) {
+    // Signed now: stored by seat with the next contacts flush, and kept here meanwhile.
+    deps.contacts.recordLicenseString(license.id, pcid, answer.license)
+    deps.licenses.tokenIssued(license, pcid, answer.license)
+  }
   if (files.length === 0) return answer
   const base = offer.linkBase()
   const tokens = deps.tokens.issue({ pcid, licenseId: license.id, expiresAt: new Date(now.getTime() + deps.linkTtlMs) }, files)

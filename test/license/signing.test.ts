@@ -91,28 +91,22 @@ t.test('bad key configuration is a readable error', async (t) => {
   await t.rejects(LicenseSigner.load({ file: join(dir, 'missing.json'), dataDir: dir }, { issuer: 'x', ttlSeconds: 60 }), { message: /cannot be read/ })
 })
 
-t.test('a LICENSE string is handed out again for the same claims within an hour, per program and license of a PC', async (t) => {
-  const { signer } = await LicenseSigner.load({ dataDir: await tempDir(t) }, { issuer: 'test', ttlSeconds: 3600 })
+t.test('a stored LICENSE string is handed out again while it names the same claims and has more than half its life left', async (t) => {
+  const dir = await tempDir(t)
+  const { signer } = await LicenseSigner.load({ dataDir: dir }, { issuer: 'test', ttlSeconds: 30 * 86_400 })
   const at = new Date('2026-11-24T10:00:00Z')
-  const later = (minutes: number): Date => new Date(at.getTime() + minutes * 60_000)
-  t.equal(signer.reused(claims, at), undefined, 'nothing issued yet')
+  const days = (n: number): Date => new Date(at.getTime() + n * 86_400_000)
   const first = await signer.issue(claims, at)
-  t.equal(signer.reused(claims, later(59)), first)
-  t.equal(await signer.issue(claims, later(30)), first, 'issue hands out the same string')
-  t.equal(signer.reused(claims, later(61)), undefined, 'a fresh one after an hour')
-  t.equal(signer.reused(claims, new Date(at.getTime() - 1000)), undefined, 'nor one from the future')
-  for (const [name, other] of Object.entries({ ver: '2.8.0.0', mnt: null, sub: '1ND10-00000-00000-00000-00CH3', pcid: 'A'.repeat(26) })) {
-    t.equal(signer.reused({ ...claims, [name]: other }, later(1)), undefined, `not for another ${name}`)
+  t.equal(await signer.issue(claims, days(14), first), first, 'after 14 of its 30 days: the same string, no signature')
+  t.not(await signer.issue(claims, days(16), first), first, 'with less than half its life left: a new one')
+  t.not(await signer.issue(claims, days(1), null), first, 'nothing stored: a new one')
+  for (const [name, other] of Object.entries({ ver: '2.8.0.0', mnt: null, sub: '1ND10-00000-00000-00000-00CH3', pcid: 'A'.repeat(26), prog: 'taxspooler' })) {
+    t.not(await signer.issue({ ...claims, [name]: other }, days(1), first), first, `not for another ${name}`)
   }
-  // A second program on the same PC keeps its own string, and the first keeps its own.
-  const taxClaims = { ...claims, prog: 'taxspooler', sub: '1RHDZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZPXK' }
-  const tax = await signer.issue(taxClaims, later(2))
-  t.not(tax, first)
-  t.equal(signer.reused(claims, later(3)), first)
-  t.equal(signer.reused(taxClaims, later(3)), tax)
-  // The PC moves to a new version: its string for that program is replaced.
-  const upgraded = await signer.issue({ ...claims, ver: '2.8.0.0' }, later(4))
-  t.equal(signer.reused({ ...claims, ver: '2.8.0.0' }, later(5)), upgraded)
-  t.equal(signer.reused(claims, later(5)), undefined)
-  t.equal(signer.reused(taxClaims, later(5)), tax)
+  t.not(await signer.issue(claims, days(1), 'not.a.jws'), 'not.a.jws', 'a stored string that is not one of ours is never handed out')
+  // After a key rotation (a new key put first) strings of the old key are signed again.
+  const rotated = await LicenseSigner.load({ json: JSON.stringify({ keys: [JSON.parse((await readFile(join(dir, 'signing-keys.json'), 'utf8'))).keys[0]] }), dataDir: dir }, { issuer: 'test', ttlSeconds: 30 * 86_400 })
+  t.equal(await rotated.signer.issue(claims, days(1), first), first, 'the same key: reused')
+  const other = await LicenseSigner.load({ dataDir: await tempDir(t) }, { issuer: 'test', ttlSeconds: 30 * 86_400 })
+  t.not(await other.signer.issue(claims, days(1), first), first, 'another key: signed again')
 })

@@ -20,9 +20,7 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
   }
   if (programs.length > MAX_PROGRAMS) throw new ProtocolError('TOO_MANY_PROGRAMS', `At most ${MAX_PROGRAMS} programs per request.`)
   if (programs.length === 0) throw new ProtocolError('BAD_REQUEST', 'No programs: send prog[]=<name>&version[]=<version>&serial[]=<serial>.')
-  if (!isPcidSyntax(pcid) || !(await app.contacts.exists(pcid))) {
-    throw new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
-  }
+  if (!isPcidSyntax(pcid)) throw unknownPcid()
   const queries: ProgramQuery[] = programs.map((program, i) => ({ program, version: versions[i], serial: serials[i] }))
   const answers = await answerQuery(
     { repository: app.repository, catalog: app.catalog, signer: app.signer, tokens: app.tokens, contacts: app.contacts, licenses: app.licenses, linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000 },
@@ -30,6 +28,11 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
     queries,
     () => publicBase(request, app.config.PUBLIC_URL)
   )
+  if (answers === null) throw unknownPcid()
   request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
   return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
+}
+
+function unknownPcid (): ProtocolError {
+  return new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
 }

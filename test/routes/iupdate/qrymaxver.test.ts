@@ -184,3 +184,43 @@ t.test('the Host header matters only where a link is built from it', async (t) =
   const withFiles = await get(`prog[]=ishop&version[]=2.6.5.1&serial[]=${enc(world.keys.entitled)}&pcid=${pcid}`)
   t.match(withFiles, /^ERROR=BAD_REQUEST\r\n/, 'links to build: the Host header is checked')
 })
+
+t.test('changes made on another instance reach every poll within LICENSE_CACHE_MS; a daily poll reuses the stored LICENSE string', async (t) => {
+  const world = await buildWorld(t, { LICENSE_CACHE_MS: '300', CONTACTS_FLUSH_MS: '100000' })
+  const prisma = world.app.prisma
+  const wait = async (): Promise<unknown> => await new Promise((resolve) => setTimeout(resolve, 400))
+  const pcid = await world.pcid()
+  const ask = async (version = '2.7.0.0', who = pcid): Promise<Map<string, string>> => (await world.query(`prog[]=ishop&version[]=${version}&serial[]=${enc(world.keys.serialFolder)}&pcid=${who}&v=1`)).map
+  const first = (await ask()).get('LICENSE[0]') ?? ''
+  t.ok(first)
+  await world.app.contacts.flush()
+  const [seat] = await adminQuery('SELECT s.license_token FROM seat s JOIN license l ON l.id = s.license_id WHERE l.key = $1 AND s.pcid = $2', [world.keys.serialFolder, pcid], world.databaseUrl)
+  t.equal(seat.license_token, first, 'the LICENSE string is stored with the seat')
+  // More than a second later: a string signed now would carry another iat.
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  t.equal((await ask()).get('LICENSE[0]'), first, 'the caches expired: the stored string is handed out again, unsigned')
+
+  const change = async (data: Record<string, unknown>): Promise<void> => { await prisma.license.update({ where: { key: world.keys.serialFolder }, data }) }
+  for (const [status, reason] of [['suspended', 'LICENSE_SUSPENDED'], ['revoked', 'LICENSE_REVOKED']]) {
+    await change({ status })
+    await wait()
+    t.equal((await ask()).get('REASON[0]'), reason, `${status} on another instance`)
+    await change({ status: 'active' })
+    await wait()
+  }
+  await change({ maintenanceEnd: new Date('2026-03-01T00:00:00Z') })
+  await wait()
+  t.equal((await ask('2.6.5.1')).get('REASON[0]'), 'MAINTENANCE_EXPIRED', 'a maintenance end moved before the release')
+  const renewed = await ask()
+  t.not(renewed.get('LICENSE[0]'), first, 'the LICENSE string names the new maintenance end: signed again')
+  t.match(JSON.parse(Buffer.from((renewed.get('LICENSE[0]') ?? '').split('.')[1], 'base64url').toString()), { mnt: '2026-03-01T00:00:00.000Z' })
+
+  await change({ seatLimit: 1 })
+  const other = await world.pcid()
+  await wait()
+  t.equal((await ask('2.7.0.0', other)).get('REASON[0]'), 'SEAT_LIMIT')
+  await prisma.seat.deleteMany({ where: { pcidId: pcid } })
+  await wait()
+  t.ok((await ask('2.7.0.0', other)).get('LICENSE[0]'), 'a seat freed on another instance is taken by the next PC')
+  t.equal((await ask()).get('REASON[0]'), 'SEAT_LIMIT', 'and the PC that lost it is refused')
+})
