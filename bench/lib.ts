@@ -36,10 +36,13 @@ export async function benchDatabase (work: string, prefix: string, cleanups: Arr
   return url.toString()
 }
 
-/** BENCH_PROFILE=<dir>: the servers write V8 CPU profiles there when they stop (open them in Chrome's DevTools). */
-export function startNode (script: string, env: Record<string, string>): ChildProcess {
+/**
+ * BENCH_PROFILE=<dir>: the servers write V8 CPU profiles there when they stop (open them in
+ * Chrome's DevTools). `quiet`: its standard output (the request log) is discarded.
+ */
+export function startNode (script: string, env: Record<string, string>, options: { quiet?: boolean } = {}): ChildProcess {
   const profile = process.env.BENCH_PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
-  const child = spawn(process.execPath, [...profile, join(PACKAGE_ROOT, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
+  const child = spawn(process.execPath, [...profile, join(PACKAGE_ROOT, script)], { env: { ...process.env, ...env }, stdio: ['ignore', options.quiet === true ? 'ignore' : 'inherit', 'inherit'] })
   process.on('exit', () => child.kill('SIGKILL'))
   return child
 }
