@@ -26,16 +26,22 @@ export interface SendResult {
   finished: boolean
 }
 
-// Per read; with backpressure at most two (one being written, one read ahead) are held per
-// download, whatever the file size. Large reads cost fewer hand-offs to the thread pool and
-// so go faster, but only a few downloads at a time get them: memory stays bounded however
-// many clients download at once.
+/**
+ * Memory per download stays small however many clients read slowly (BITS on an office line
+ * reads for hours): a download reads SMALL_CHUNK at a time into one buffer, and writes the next
+ * only once the socket has taken the last. A client that keeps up (the socket drains within
+ * FAST_DRAIN_MS, FAST_AFTER times in a row) moves to LARGE_CHUNK reads with one read ahead, which
+ * a fast download needs to keep up with sendfile; at most LARGE_SLOTS downloads at a time do,
+ * so that memory stays bounded whatever the number of clients (docs/performance.md).
+ */
+const SMALL_CHUNK = 64 * 1024
 const LARGE_CHUNK = 1024 * 1024
-const SMALL_CHUNK = 256 * 1024
-const LARGE_CHUNK_DOWNLOADS = 8
-let active = 0
+const LARGE_SLOTS = 8
+const FAST_DRAIN_MS = 5
+const FAST_AFTER = 4
+let largeInUse = 0
 
-/** A chunk read from the file: its bytes, at the start of a buffer of CHUNK bytes that is reused. */
+/** A chunk read from the file: its bytes, at the start of a buffer that is reused. */
 interface Chunk { buffer: Buffer, bytes: Buffer }
 
 export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Promise<SendResult> {
@@ -60,17 +66,15 @@ export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Prom
   const connection = { closed: false }
   res.once('close', () => { connection.closed = true })
   const file = await open(plan.path, 'r')
-  active++
   // Never larger than the largest range: a few bytes asked for get a buffer of a few bytes.
-  const CHUNK = Math.min(active <= LARGE_CHUNK_DOWNLOADS ? LARGE_CHUNK : SMALL_CHUNK, Math.max(1, ...plan.ranges.map((r) => r.end - r.start + 1)))
-  // One read ahead: the next chunk is read from disk while the socket takes the current one.
-  // The chunks' buffers are reused once the socket is done with them (their write callback):
-  // a new buffer per chunk would have the garbage collector run ever more often, the more
-  // so the larger the heap of a busy server.
+  const largest = Math.max(1, ...plan.ranges.map((r) => r.end - r.start + 1))
+  let large = false
+  let quick = 0
+  let chunkSize = Math.min(SMALL_CHUNK, largest)
+  let free: Buffer[] = []
   let ahead: Promise<Chunk> | undefined
-  const free: Buffer[] = []
   const read = async (position: number, length: number): Promise<Chunk> => {
-    const buffer = free.pop() ?? Buffer.allocUnsafe(CHUNK)
+    const buffer = free.pop() ?? Buffer.allocUnsafe(chunkSize)
     const { bytesRead } = await file.read(buffer, 0, length, position)
     if (bytesRead === 0) throw new Error('file shrank while being sent')
     return { buffer, bytes: buffer.subarray(0, bytesRead) }
@@ -81,22 +85,43 @@ export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Prom
       const { start, end } = plan.ranges[i]
       if (start > end) continue // an empty file: nothing to read
       let position = start
-      let next = read(position, Math.min(CHUNK, end - position + 1))
+      let next: Promise<Chunk> | undefined = read(position, Math.min(chunkSize, end - position + 1))
       ahead = next
-      while (position <= end && !connection.closed) {
+      while (next !== undefined && !connection.closed) {
         const { buffer, bytes } = await next
+        next = undefined
         ahead = undefined
         position += bytes.length
-        if (position <= end) {
-          next = read(position, Math.min(CHUNK, end - position + 1))
+        // Fast downloads read the next chunk while the socket takes this one.
+        if (large && position <= end) {
+          next = read(position, Math.min(chunkSize, end - position + 1))
           ahead = next
         }
         const entry = sent[i]
+        let handedOver!: (ok: boolean) => void
+        const taken = new Promise<boolean>((resolve) => { handedOver = resolve })
         const written = (ok: boolean): void => {
           if (ok) entry.bytes += bytes.length
-          free.push(buffer)
+          if (buffer.length === chunkSize) free.push(buffer)
+          handedOver(ok)
         }
+        const began = performance.now()
         if (!(await write(res, bytes, written))) break
+        // A slow download reads on only once the socket has taken the chunk: one buffer in all.
+        if (!large && !(await taken)) break
+        if (!large && largest > SMALL_CHUNK) {
+          quick = performance.now() - began < FAST_DRAIN_MS ? quick + 1 : 0
+          if (quick >= FAST_AFTER && largeInUse < LARGE_SLOTS) {
+            largeInUse++
+            large = true
+            chunkSize = Math.min(LARGE_CHUNK, largest)
+            free = []
+          }
+        }
+        if (next === undefined && position <= end) {
+          next = read(position, Math.min(chunkSize, end - position + 1))
+          ahead = next
+        }
       }
     }
     if (!connection.closed && multipart) await write(res, tail)
@@ -104,7 +129,7 @@ export async function sendFileRanges (res: ServerResponse, plan: SendPlan): Prom
   } catch (err) {
     res.destroy(err as Error)
   } finally {
-    active--
+    if (large) largeInUse--
     await ahead?.catch(() => {})
     await file.close()
   }
