@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import pg from 'pg'
 import pino from 'pino'
@@ -91,4 +92,75 @@ export function summaryRow (name: string, results: LoadResult[], references?: Lo
     ratio = `   ${median(ratios).toFixed(0)}% of the empty route (rounds: ${ratios.map((x) => x.toFixed(0)).join(', ')})`
   }
   return `  ${name.padEnd(34)} ${median(results.map((r) => r.rps)).toFixed(0).padStart(7)} req/s   p99 ${String(median(results.map((r) => r.p99))).padStart(4)} ms   errors ${errors}${ratio}`
+}
+
+/** Downloads `url` whole, as fast as the server sends: MiB/s and bytes. */
+export async function fetchAll (url: string): Promise<{ mibps: number, bytes: number }> {
+  return await new Promise((resolve, reject) => {
+    const started = performance.now()
+    let bytes = 0
+    request(url, (res) => {
+      res.on('data', (d: Buffer) => { bytes += d.length })
+      res.on('end', () => resolve({ mibps: bytes / 1048576 / ((performance.now() - started) / 1000), bytes }))
+      res.on('error', reject)
+    }).on('error', reject).end()
+  })
+}
+
+/**
+ * nginx (Debian's nginx-light) serving `root` with sendfile, the reference for downloads; its
+ * base URL, or undefined when nginx is not installed. Stopped by `cleanups`.
+ */
+export async function startNginx (work: string, root: string, cleanups: Array<() => Promise<unknown>>): Promise<string | undefined> {
+  const binary = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0)
+  if (binary === undefined) return undefined
+  const port = await freePort()
+  const prefix = join(work, 'nginx')
+  await mkdir(join(prefix, 'logs'), { recursive: true })
+  await writeFile(join(prefix, 'nginx.conf'), `worker_processes 1;\ndaemon off;\nerror_log ${prefix}/logs/error.log;\npid ${prefix}/nginx.pid;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  server { listen 127.0.0.1:${port}; root ${root}; }\n}\n`)
+  const nginx = spawn(binary, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'inherit' })
+  cleanups.unshift(async () => { nginx.kill('SIGQUIT'); await new Promise((resolve) => setTimeout(resolve, 200)) })
+  const base = `http://127.0.0.1:${port}`
+  await waitForNginx(base)
+  return base
+}
+
+async function waitForNginx (base: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(base)
+      return
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  throw new Error('nginx did not start')
+}
+
+/**
+ * A 1 GiB (`mib`) download from ours and from nginx, alternating `times` times after one of
+ * each not counted (the first download of a run pays for compiling code paths): the median of
+ * the pairs' ratios. `link` gives a fresh download link of ours each time.
+ */
+export async function compareWithNginx (link: () => Promise<string>, nginxUrl: string | undefined, mib: number, times: number): Promise<void> {
+  await fetchAll(await link())
+  if (nginxUrl !== undefined) await fetchAll(nginxUrl)
+  const ours: number[] = []
+  const theirs: number[] = []
+  for (let i = 0; i < times; i++) {
+    const r = await fetchAll(await link())
+    if (r.bytes !== mib * 1048576) throw new Error(`short download: ${r.bytes}`)
+    ours.push(r.mibps)
+    if (nginxUrl !== undefined) theirs.push((await fetchAll(nginxUrl)).mibps)
+  }
+  console.log(`\ndownload of ${mib} MiB (${times} times each after one not counted, alternating; the ratio is the median of the pairs' ratios)`)
+  console.log(`  iupdate-server                      ${median(ours).toFixed(0).padStart(6)} MiB/s median   (${ours.map((x) => x.toFixed(0)).join(', ')})`)
+  if (nginxUrl === undefined) {
+    console.log('  nginx                               not installed (apt-get install nginx-light): no ratio')
+    return
+  }
+  const ratios = ours.map((x, i) => 100 * x / theirs[i])
+  console.log(`  nginx (sendfile)                    ${median(theirs).toFixed(0).padStart(6)} MiB/s median   (${theirs.map((x) => x.toFixed(0)).join(', ')})`)
+  console.log(`  ratio                               ${median(ratios).toFixed(0)}% of nginx   (pairs: ${ratios.map((x) => x.toFixed(0)).join(', ')})`)
+  console.log(`${median(ratios) >= 90 ? 'met   ' : 'missed'}  1 GiB download: ${median(ratios).toFixed(0)}% of nginx (target 90% or more)`)
 }

@@ -11,15 +11,14 @@
  * BENCH_BIG_MIB (1024), BENCH_DOWNLOADS (5), BENCH_CLIENTS (200), BENCH_CALIBRATION_US (10,20),
  * BENCH_PROFILE (see lib.ts).
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { request } from 'node:http'
 import { chmod, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPrismaClient } from '../src/db/prisma.js'
 import { createLicense } from '../src/license/licenses.js'
-import { benchDatabase, freePort, load, meanLoad, median, rssMiB, startNode, stop, summaryRow, waitForOk, type LoadResult } from './lib.js'
+import { benchDatabase, compareWithNginx, fetchAll, freePort, load, meanLoad, rssMiB, startNginx, startNode, stop, summaryRow, waitForOk, type LoadResult } from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -139,55 +138,14 @@ try {
   cases.forEach(([name], k) => console.log(summaryRow(name, rounds.map((r) => r[k]), references.map((r) => r[k]))))
 
   // Downloads: ours against nginx, the same file.
-  const fetchAll = async (url: string): Promise<{ mibps: number, bytes: number }> => await new Promise((resolve, reject) => {
-    const started = performance.now()
-    let bytes = 0
-    request(url, (res) => {
-      res.on('data', (d: Buffer) => { bytes += d.length })
-      res.on('end', () => resolve({ mibps: bytes / 1048576 / ((performance.now() - started) / 1000), bytes }))
-      res.on('error', reject)
-    }).on('error', reject).end()
-  })
   const linkFor = async (program: string): Promise<string> => {
     const text = await (await fetch(q(program, '1.0', keys[program], await getPcid()))).text()
     const url = /URL\[0\]\[0\]=([^\r]+)/.exec(text)?.[1]
     if (url === undefined) throw new Error(`no link for ${program}:\n${text}`)
     return url
   }
-  // Ours and nginx alternate, so that both meet the machine in the same state.
-  const nginxBinary = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0)
-  let nginxUrl: string | undefined
-  if (nginxBinary !== undefined) {
-    const nginxPort = await freePort()
-    const prefix = join(work, 'nginx')
-    await mkdir(join(prefix, 'logs'), { recursive: true })
-    await writeFile(join(prefix, 'nginx.conf'), `worker_processes 1;\ndaemon off;\nerror_log ${prefix}/logs/error.log;\npid ${prefix}/nginx.pid;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  server { listen 127.0.0.1:${nginxPort}; root ${ftp}; }\n}\n`)
-    const nginx = spawn(nginxBinary, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'inherit' })
-    cleanups.unshift(async () => { nginx.kill('SIGQUIT'); await new Promise((resolve) => setTimeout(resolve, 200)) })
-    await waitForOk(`http://127.0.0.1:${nginxPort}/bench/1.0.0/file0.dll`)
-    nginxUrl = `http://127.0.0.1:${nginxPort}/dl/2.0/big.bin`
-  }
-  // One download of each first, not counted: the first download of a run pays for compiling
-  // the client's and the server's code paths, and ours would always be the one to pay.
-  await fetchAll(await linkFor('dl'))
-  if (nginxUrl !== undefined) await fetchAll(nginxUrl)
-  const ours: number[] = []
-  const theirs: number[] = []
-  for (let i = 0; i < DOWNLOADS; i++) {
-    const r = await fetchAll(await linkFor('dl'))
-    if (r.bytes !== BIG_MIB * 1048576) throw new Error(`short download: ${r.bytes}`)
-    ours.push(r.mibps)
-    if (nginxUrl !== undefined) theirs.push((await fetchAll(nginxUrl)).mibps)
-  }
-  console.log(`\ndownload of ${BIG_MIB} MiB (${DOWNLOADS} times each after one not counted, alternating; the ratio is the median of the pairs' ratios)`)
-  console.log(`  iupdate-server                      ${median(ours).toFixed(0).padStart(6)} MiB/s median   (${ours.map((x) => x.toFixed(0)).join(', ')})`)
-  if (nginxUrl === undefined) {
-    console.log('  nginx                               not installed (apt-get install nginx-light): no ratio')
-  } else {
-    const ratios = ours.map((x, i) => 100 * x / theirs[i])
-    console.log(`  nginx (sendfile)                    ${median(theirs).toFixed(0).padStart(6)} MiB/s median   (${theirs.map((x) => x.toFixed(0)).join(', ')})`)
-    console.log(`  ratio                               ${median(ratios).toFixed(0)}% of nginx   (pairs: ${ratios.map((x) => x.toFixed(0)).join(', ')})`)
-  }
+  const nginxBase = await startNginx(work, ftp, cleanups)
+  await compareWithNginx(async () => await linkFor('dl'), nginxBase === undefined ? undefined : `${nginxBase}/dl/2.0/big.bin`, BIG_MIB, DOWNLOADS)
 
   // Memory with many clients downloading at once.
   const pid = server.pid ?? 0

@@ -1,5 +1,4 @@
 import type { PrismaClient } from '../db/prisma.js'
-import type { ByteRange } from './ranges.js'
 import type { SendResult } from './send.js'
 
 /**
@@ -14,6 +13,8 @@ import type { SendResult } from './send.js'
  * response for bytes a… completes, whatever was sent before a by earlier responses that
  * broke off (the client asked to continue at a, so it holds what came before).
  */
+export const GRANT_FACTOR = 2
+
 export interface DownloadStart {
   /** The token's key (link-tokens.ts): a digest of its id, the same for every spelling it could be sent in. */
   tokenKey: string
@@ -24,74 +25,6 @@ export interface DownloadStart {
   path: string
   size: number
   expiresAt: Date
-}
-
-export const GRANT_FACTOR = 2
-
-async function findDownload (prisma: PrismaClient, tokenKey: string): Promise<{ id: string, spent: boolean } | undefined> {
-  const rows = await prisma.$queryRaw<Array<{ id: string, spent: boolean }>>`
-    SELECT id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL OR (size > 0 AND bytes_served >= size)) AS spent FROM download WHERE token_hash = ${tokenKey}`
-  return rows[0]
-}
-
-/** Counts `bytes` asked for by a response about to begin; false when the token is spent or has been asked for all it may. */
-async function grant (prisma: PrismaClient, id: string, bytes: number): Promise<boolean> {
-  const granted = await prisma.$executeRaw`
-    UPDATE download SET bytes_granted = bytes_granted + ${bytes}
-     WHERE id = ${id}::uuid AND completed_at IS NULL AND confirmed_at IS NULL AND (size = 0 OR bytes_served < size)
-       AND bytes_granted + ${bytes} <= size * ${GRANT_FACTOR}`
-  return granted > 0
-}
-
-/** The record of this token, created if this is its first use (safe when instances race). */
-async function startDownload (prisma: PrismaClient, start: DownloadStart): Promise<{ id: string, spent: boolean }> {
-  const rows = await prisma.$queryRaw<Array<{ id: string, spent: boolean }>>`
-    INSERT INTO download (id, token_hash, pcid, license_id, program, folder, path, size, expires_at)
-    VALUES (gen_random_uuid(), ${start.tokenKey}, ${start.pcid}, ${start.licenseId}::uuid, ${start.program}, ${start.folder},
-            ${start.path}, ${start.size}, ${start.expiresAt})
-    ON CONFLICT (token_hash) DO UPDATE SET token_hash = EXCLUDED.token_hash
-    RETURNING id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL OR (size > 0 AND bytes_served >= size)) AS spent`
-  return rows[0]
-}
-
-function multirange (ranges: Array<{ start: number, endExclusive: number }>): string {
-  const parts = ranges.filter((r) => r.endExclusive > r.start).map((r) => `[${r.start},${r.endExclusive})`)
-  return `{${parts.join(',')}}`
-}
-
-async function recordDelivery (prisma: PrismaClient, id: string, result: SendResult): Promise<void> {
-  const sent = multirange(result.sent.map(({ range, bytes }) => ({ start: range.start, endExclusive: range.start + bytes })))
-  const covered = result.finished ? multirange(result.sent.map(({ range }) => ({ start: range.start, endExclusive: range.end + 1 }))) : '{}'
-  const firstStart = Math.min(...result.sent.map(({ range }: { range: ByteRange }) => range.start))
-  const total = result.sent.reduce((sum, { bytes }) => sum + bytes, 0)
-  await prisma.$executeRaw`
-    UPDATE download SET
-      bytes_served = bytes_served + ${total},
-      sent = coalesce(sent, '{}') + ${sent}::int8multirange,
-      covered = coalesce(covered, '{}') + ${covered}::int8multirange
-        + CASE WHEN ${result.finished} THEN coalesce(sent, '{}') * int8multirange(int8range(0, ${firstStart}::bigint)) ELSE '{}'::int8multirange END,
-      completed_at = coalesce(completed_at, CASE WHEN (coalesce(covered, '{}') + ${covered}::int8multirange
-        + CASE WHEN ${result.finished} THEN coalesce(sent, '{}') * int8multirange(int8range(0, ${firstStart}::bigint)) ELSE '{}'::int8multirange END)
-        @> int8range(0, size) THEN now() END)
-    WHERE id = ${id}::uuid`
-}
-
-/** f=dlconfirm: the client's word on a download. Returns false when the token was never used. */
-async function confirmDownload (prisma: PrismaClient, tokenKey: string, ok: boolean, error: string | null): Promise<boolean> {
-  const count = ok
-    ? await prisma.$executeRaw`UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE token_hash = ${tokenKey}`
-    : await prisma.$executeRaw`UPDATE download SET failed_at = now(), error = ${error} WHERE token_hash = ${tokenKey}`
-  return count > 0
-}
-
-/**
- * Forgets the state of expired tokens (their hash and byte ranges), keeping the records
- * for statistics. One statement, idempotent: safe when several instances run it.
- */
-async function cleanupExpired (prisma: PrismaClient, now = new Date()): Promise<number> {
-  return await prisma.$executeRaw`
-    UPDATE download SET token_hash = NULL, covered = NULL, sent = NULL
-    WHERE expires_at < ${now} AND token_hash IS NOT NULL`
 }
 
 type LogFn = (obj: object, msg: string) => void
@@ -109,38 +42,74 @@ export class DownloadRecords {
 
   /** The record of a token, if it was ever used, and whether it is spent. */
   async find (tokenKey: string): Promise<{ id: string, spent: boolean } | undefined> {
-    return await findDownload(this.prisma, tokenKey)
+    const rows = await this.prisma.$queryRaw<Array<{ id: string, spent: boolean }>>`
+      SELECT id, (completed_at IS NOT NULL OR confirmed_at IS NOT NULL OR (size > 0 AND bytes_served >= size)) AS spent
+        FROM download WHERE token_hash = ${tokenKey}`
+    return rows[0]
   }
 
-  /** The record of this token, created if this is its first use (safe when instances race). */
-  async start (start: DownloadStart): Promise<{ id: string, spent: boolean }> {
-    return await startDownload(this.prisma, start)
-  }
-
-  /** Counts the bytes a response is about to send; false when the token may not send them (spent, or asked for all it may). */
-  async grant (id: string, bytes: number): Promise<boolean> {
-    return await grant(this.prisma, id, bytes)
+  /**
+   * A response of `bytes` about to begin on this token: its record (created on the token's
+   * first use, safe when instances race), with those bytes counted as asked for, in one
+   * statement. Undefined when the token is spent or has been asked for all it may.
+   */
+  async begin (start: DownloadStart, bytes: number): Promise<string | undefined> {
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      INSERT INTO download (id, token_hash, pcid, license_id, program, folder, path, size, expires_at, bytes_granted)
+      VALUES (gen_random_uuid(), ${start.tokenKey}, ${start.pcid}, ${start.licenseId}::uuid, ${start.program}, ${start.folder},
+              ${start.path}, ${start.size}, ${start.expiresAt}, ${bytes})
+      ON CONFLICT (token_hash) DO UPDATE SET bytes_granted = download.bytes_granted + EXCLUDED.bytes_granted
+       WHERE download.completed_at IS NULL AND download.confirmed_at IS NULL
+         AND (download.size = 0 OR download.bytes_served < download.size)
+         AND download.bytes_granted + EXCLUDED.bytes_granted <= download.size * ${GRANT_FACTOR}
+      RETURNING id`
+    return rows[0]?.id
   }
 
   /** f=dlconfirm: the client's word on a download. False when the token was never used. */
   async confirm (tokenKey: string, ok: boolean, error: string | null): Promise<boolean> {
-    return await confirmDownload(this.prisma, tokenKey, ok, error)
+    const count = ok
+      ? await this.prisma.$executeRaw`UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE token_hash = ${tokenKey}`
+      : await this.prisma.$executeRaw`UPDATE download SET failed_at = now(), error = ${error} WHERE token_hash = ${tokenKey}`
+    return count > 0
   }
 
-  /** Forgets the state of expired tokens; returns how many. */
+  /**
+   * Forgets the state of expired tokens (their key and byte ranges), keeping the records for
+   * statistics; returns how many. One statement, idempotent: safe when several instances run it.
+   */
   async cleanupExpired (now = new Date()): Promise<number> {
-    return await cleanupExpired(this.prisma, now)
+    return await this.prisma.$executeRaw`
+      UPDATE download SET token_hash = NULL, covered = NULL, sent = NULL
+      WHERE expires_at < ${now} AND token_hash IS NOT NULL`
   }
 
   /** What one response delivered: written now, or kept and retried while the database is away. */
   async record (id: string, result: SendResult): Promise<void> {
     try {
-      await recordDelivery(this.prisma, id, result)
+      await this.write(id, result)
     } catch (err) {
       this.log.warn({ err, download: id }, 'recording a delivery failed; will retry')
       this.pending.push({ id, result, attempts: 1 })
       this.schedule()
     }
+  }
+
+  private async write (id: string, result: SendResult): Promise<void> {
+    const sent = multirange(result.sent.map(({ range, bytes }) => ({ start: range.start, endExclusive: range.start + bytes })))
+    const covered = result.finished ? multirange(result.sent.map(({ range }) => ({ start: range.start, endExclusive: range.end + 1 }))) : '{}'
+    const firstStart = Math.min(...result.sent.map(({ range }) => range.start))
+    const total = result.sent.reduce((sum, { bytes }) => sum + bytes, 0)
+    await this.prisma.$executeRaw`
+      UPDATE download SET
+        bytes_served = bytes_served + ${total},
+        sent = coalesce(sent, '{}') + ${sent}::int8multirange,
+        covered = coalesce(covered, '{}') + ${covered}::int8multirange
+          + CASE WHEN ${result.finished} THEN coalesce(sent, '{}') * int8multirange(int8range(0, ${firstStart}::bigint)) ELSE '{}'::int8multirange END,
+        completed_at = coalesce(completed_at, CASE WHEN (coalesce(covered, '{}') + ${covered}::int8multirange
+          + CASE WHEN ${result.finished} THEN coalesce(sent, '{}') * int8multirange(int8range(0, ${firstStart}::bigint)) ELSE '{}'::int8multirange END)
+          @> int8range(0, size) THEN now() END)
+      WHERE id = ${id}::uuid`
   }
 
   private schedule (): void {
@@ -156,7 +125,7 @@ export class DownloadRecords {
     while (this.pending.length > 0) {
       const next = this.pending[0]
       try {
-        await recordDelivery(this.prisma, next.id, next.result)
+        await this.write(next.id, next.result)
         this.pending.shift()
       } catch (err) {
         if (++next.attempts > 720) {
@@ -174,4 +143,9 @@ export class DownloadRecords {
     clearTimeout(this.timer)
     await this.retry().catch(() => {})
   }
+}
+
+function multirange (ranges: Array<{ start: number, endExclusive: number }>): string {
+  const parts = ranges.filter((r) => r.endExclusive > r.start).map((r) => `[${r.start},${r.endExclusive})`)
+  return `{${parts.join(',')}}`
 }

@@ -85,7 +85,8 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
     const { file, real, path, check } = await prepare(request)
     const ranges = wantedRanges(request, file)
     const [program, folder] = path.split('/')[1] === 'updates' ? [path.split('/')[0], path.split('/')[2]] : path.split('/')
-    const download = await downloads.start({
+    const wanted = (ranges ?? [{ start: 0, end: file.size - 1 }]).reduce((sum, r) => sum + r.end - r.start + 1, 0)
+    const id = await downloads.begin({
       tokenKey: check.key,
       pcid: check.claims.pcid,
       licenseId: check.claims.licenseId,
@@ -94,10 +95,8 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
       path,
       size: file.size,
       expiresAt: check.claims.expiresAt
-    })
-    if (download.spent) throw new ProtocolError('GONE', 'This download link was used up.')
-    const wanted = (ranges ?? [{ start: 0, end: file.size - 1 }]).reduce((sum, r) => sum + r.end - r.start + 1, 0)
-    if (!(await downloads.grant(download.id, wanted))) throw new ProtocolError('GONE', 'This download link has delivered its file; ask f=qrymaxver again.')
+    }, wanted)
+    if (id === undefined) throw new ProtocolError('GONE', 'This download link was used up; ask f=qrymaxver again.')
     reply.hijack()
     const result = await sendFileRanges(reply.raw, {
       path: real,
@@ -108,7 +107,7 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
       contentType: 'application/octet-stream'
     })
     request.log.info({ path, pcid: check.claims.pcid, ranges: ranges?.length ?? 0, bytes: result.sent.reduce((s, r) => s + r.bytes, 0), finished: result.finished }, 'file delivered')
-    await downloads.record(download.id, result)
+    await downloads.record(id, result)
   })
 }
 
