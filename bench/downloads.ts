@@ -6,7 +6,8 @@
  *
  * A full run takes as long as a slow download: 64 MiB at 64 KiB/s is about 17 minutes.
  * Run: npm run bench:downloads. DATABASE_URL as for the other benchmarks; BENCH_SLOW_CLIENTS
- * (2000), BENCH_SLOW_MIB (64), BENCH_SLOW_KIBPS (64), BENCH_BIG_MIB (1024), BENCH_DOWNLOADS (5).
+ * (2000), BENCH_SLOW_MIB (64), BENCH_SLOW_KIBPS (64), BENCH_RAMP_SECONDS (20: the clients start over
+ * this time), BENCH_BIG_MIB (1024), BENCH_DOWNLOADS (5).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, open, rm } from 'node:fs/promises'
@@ -23,6 +24,7 @@ const SLOW_MIB = Number(process.env.BENCH_SLOW_MIB ?? 64)
 const KIBPS = Number(process.env.BENCH_SLOW_KIBPS ?? 64)
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024)
 const DOWNLOADS = Number(process.env.BENCH_DOWNLOADS ?? 5)
+const RAMP_SECONDS = Number(process.env.BENCH_RAMP_SECONDS ?? 20)
 
 const work = await mkdtemp(join(tmpdir(), 'iupdate-downloads-'))
 await chmod(work, 0o755)
@@ -96,11 +98,19 @@ try {
   const progress = setInterval(() => { console.log(`  ${((performance.now() - started) / 60_000).toFixed(1)} min: ${running} running, server RSS ${peak.toFixed(0)} MiB at most so far`) }, 60_000)
   const failures = new Map<string, number>()
   const failed = (why: string): void => { failures.set(why, (failures.get(why) ?? 0) + 1) }
-  const results = await Promise.all(links.map(async (target) => await new Promise<{ ok: boolean, bytes: number }>((resolve) => {
+  let retries = 0
+  const download = async (target: string, attempt = 0): Promise<{ ok: boolean, bytes: number }> => await new Promise<{ ok: boolean, bytes: number }>((resolve) => {
     const hash = createHash('sha256')
     let bytes = 0
     let allowance = bytesPerTick
     request(target, { agent }, (res) => {
+      // Told to come back later, a client does (BITS retries a job), within reason.
+      if (res.statusCode === 503 && attempt < 5) {
+        res.resume()
+        retries++
+        setTimeout(() => { download(target, attempt + 1).then(resolve, () => resolve({ ok: false, bytes: 0 })) }, 1000 * Number(res.headers['retry-after'] ?? 1))
+        return
+      }
       if (res.statusCode !== 200) failed(`status ${res.statusCode ?? 0}`)
       running++
       peakRunning = Math.max(peakRunning, running)
@@ -118,11 +128,17 @@ try {
       res.on('end', () => { clearInterval(tick); running--; resolve({ ok: hash.digest('hex') === digests.slow, bytes }) })
       res.on('error', (err: Error & { code?: string }) => { failed(`response ${err.code ?? err.message}`); clearInterval(tick); running--; resolve({ ok: false, bytes }) })
     }).on('error', (err: Error & { code?: string }) => { failed(`request ${err.code ?? err.message}`); resolve({ ok: false, bytes: 0 }) }).end()
-  })))
+  })
+  // The clients start over RAMP_SECONDS, as offices do, not in one instant.
+  const results = await Promise.all(links.map(async (target, i) => {
+    await new Promise((resolve) => setTimeout(resolve, (i / links.length) * RAMP_SECONDS * 1000))
+    return await download(target)
+  }))
   clearInterval(sampler)
   clearInterval(progress)
   const good = results.filter((r) => r.ok && r.bytes === SLOW_MIB * 1048576).length
   const perDownloadKiB = (peak - idle) * 1024 / Math.max(1, peakRunning)
+  if (retries > 0) console.log(`  ${retries} answers were 503 (busy): retried after Retry-After, as BITS does`)
   if (failures.size > 0) console.log(`  failures: ${JSON.stringify(Object.fromEntries(failures))}`)
   console.log(`  ${good}/${CLIENTS} complete with the right SHA-256 in ${((performance.now() - started) / 60_000).toFixed(1)} min; ${peakRunning} running at most`)
   console.log(`  server RSS ${idle.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB at most: ${perDownloadKiB.toFixed(0)} KiB per running download`)

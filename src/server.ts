@@ -48,7 +48,10 @@ async function main (): Promise<void> {
   process.once('SIGTERM', () => { shutdown('SIGTERM').catch(() => process.exit(1)) })
 
   try {
-    await server.listen({ port: config.PORT, host: config.HOST })
+    // A long accept queue (Node's default is 511): at 9:00 thousands of PCs connect within
+    // seconds, and connections the kernel cannot queue are dropped (the system's
+    // net.core.somaxconn caps it).
+    await server.listen({ port: config.PORT, host: config.HOST, backlog: 4096 })
   } catch (err) {
     log.fatal({ err }, 'could not listen')
     await embedded?.stop()

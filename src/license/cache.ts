@@ -62,6 +62,7 @@ export class LicenseCache {
    */
   private readonly generations: LRUCache<string, number>
   private changes = 0
+  private readonly reading = new Map<string, Promise<LicenseFacts['status'] | undefined>>()
 
   constructor (private readonly pool: pg.Pool, private readonly prisma: PrismaClient, ttlMs: number, max = 50_000) {
     const ttl = Math.max(1, ttlMs)
@@ -133,9 +134,18 @@ export class LicenseCache {
   async status (id: string): Promise<LicenseFacts['status'] | undefined> {
     const kept = this.statuses.get(id)
     if (kept !== undefined) return kept === 'gone' ? undefined : kept
-    const row = await this.prisma.license.findUnique({ where: { id }, select: { status: true } })
-    this.statuses.set(id, row?.status ?? 'gone')
-    return row?.status
+    // Downloads of one release start together: one read for all of them.
+    let reading = this.reading.get(id)
+    if (reading === undefined) {
+      reading = this.prisma.license.findUnique({ where: { id }, select: { status: true } })
+        .then((row) => {
+          this.statuses.set(id, row?.status ?? 'gone')
+          return row?.status
+        })
+        .finally(() => this.reading.delete(id))
+      this.reading.set(id, reading)
+    }
+    return await reading
   }
 
   /** After a change through this instance: the license (all of them, without a key) is read again at its next use. */
