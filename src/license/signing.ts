@@ -1,7 +1,9 @@
+import { KeyObject } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type CryptoKey } from 'jose'
+import { signatureLines } from '../protocol/answer-signature.js'
 
 /**
  * Ed25519 keys that sign LICENSE strings. The first key signs; every key is published in
@@ -135,6 +137,11 @@ export class LicenseSigner {
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.ttlSeconds)
       .sign(this.keys[0].privateKey)
+  }
+
+  /** The SIGKID and SIG lines of a verifiable answer (docs/protocol.md §9), by the key that signs LICENSE strings. */
+  answerSignature (nonce: string, answer: string): string {
+    return signatureLines(KeyObject.from(this.keys[0].privateKey), this.kid, nonce, answer)
   }
 }
 

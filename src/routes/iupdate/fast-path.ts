@@ -64,7 +64,7 @@ export function pollFastPath (options: FastPathOptions): FrontHandler {
     // As Fastify's router parses a query string (find-my-way's default parser).
     const query = url.slice(queryAt)
     const fields: Fields = query.length === 0 ? {} : parseQuery(query)
-    if (scalar(fields, 'f') !== 'qrymaxver') return false
+    if (scalar(fields, 'f') !== 'qrymaxver' || fields.nonce !== undefined) return false
 
     const started = performance.now()
     const id = requestId(req)

@@ -4,6 +4,7 @@ import { parse as parseQuery } from 'node:querystring'
 import multipart from '@fastify/multipart'
 import { ProtocolError } from '../../errors.js'
 import { scalar, type Fields } from '../../protocol/fields.js'
+import { requestNonce } from '../../protocol/answer-signature.js'
 import { byteString, charsetFromQuery, contentType, linesText, type Charset } from '../../protocol/text.js'
 import { dlconfirm } from './dlconfirm.js'
 import { getpcid } from './getpcid.js'
@@ -98,14 +99,17 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     if (name === undefined || name === '') throw new ProtocolError('BAD_REQUEST', 'Missing f: the function to call (getpcid, qrymaxver, ...).')
     const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
     if (fn === undefined) throw new ProtocolError('UNKNOWN_FUNCTION', `Unknown function f=${name.slice(0, 40)}.`)
+    const nonce = fn === qrymaxver ? requestNonce(scalar(fields, 'nonce')) : undefined
     const outcome = handedOver.get(request.raw)?.outcome
     const answer = outcome !== undefined ? outcome() : fn({ request, reply, fields, charset, prisma: fastify.prisma, app: fastify })
-    return answer instanceof Promise ? answer.then((lines) => send(reply, lines, charset)) : send(reply, answer, charset)
+    return answer instanceof Promise ? answer.then((lines) => send(reply, lines, charset, nonce)) : send(reply, answer, charset, nonce)
   }
 
-  function send (reply: FastifyReply, lines: IupdateAnswer, charset: Charset): FastifyReply {
+  /** With a nonce, the answer ends with its signature (docs/protocol.md §9). */
+  function send (reply: FastifyReply, lines: IupdateAnswer, charset: Charset, nonce?: string): FastifyReply {
     if (lines === null) return reply
-    return sendAnswer(reply, contentType(charset), byteString(linesText(lines), charset))
+    const body = byteString(linesText(lines), charset)
+    return sendAnswer(reply, contentType(charset), nonce === undefined ? body : body + fastify.signer.answerSignature(nonce, body))
   }
 
   fastify.get(IUPDATE_PATH, handle)
