@@ -168,5 +168,5 @@ async function plan (context: Context, entry: ProgramEntry, kind: Job['kind'], v
     return false
   })
   const pending = files.filter((f) => f.state === 'pending').length
-  context.log.write(`${name}: ${renewed ? 'job renewed' : 'new job'} for ${kind === 'version' ? `version ${version}` : `updates of ${version}`}, ${pending} of ${files.length} file(s) to download`)
+  context.log.write(`${name}: ${renewed ? 'job renewed' : 'new job'} for ${kind === 'version' ? `version ${version}` : `updates of ${version}`}, ${pending} of ${answer.files.length} listed file(s) to download`)
 }

@@ -32,7 +32,7 @@ t.test('add, a new version cut off mid-file and resumed with Range, placed by DE
 
   const first = await pc.run('check')
   t.equal(first.code, 1, 'the cut download fails the check')
-  t.match(first.out, /ishop: new job for version 2\.7\.0\.0, 3 of 3 file\(s\) to download/)
+  t.match(first.out, /ishop: new job for version 2\.7\.0\.0, 3 of 3 listed file\(s\) to download/)
   t.match(first.out, /setup\.exe: the download stopped at byte \d+ .*it resumes from there; trying again at /)
   const job = (await pc.state()).jobs.ishop
   t.equal(job.version, '2.7.0.0')
@@ -66,7 +66,7 @@ t.test('add, a new version cut off mid-file and resumed with Range, placed by DE
 
   const update = await pc.run('check')
   t.equal(update.code, 0, update.out)
-  t.match(update.out, 'ishop: new job for updates of 2.7.0.0, 1 of 1 file(s) to download')
+  t.match(update.out, 'ishop: new job for updates of 2.7.0.0, 1 of 1 listed file(s) to download')
   t.equal(await readFile(join(prog, 'fix.dll'), 'utf8'), 'fix for 2.7', 'the update goes to %PROG (LocalPath)')
   t.match(update.out, 'ishop: RUN %PROG\\patch.exe not executed')
 
