@@ -1,3 +1,4 @@
+import type { JWK } from 'jose'
 import t from 'tap'
 import { verifyAnswer } from '../../../src/protocol/answer-signature.js'
 import { buildWorld } from '../../helpers/world.js'
@@ -10,7 +11,7 @@ const NONCE = 'n0nce-for-the-test_0001'
 t.test('a poll with a nonce is signed over its bytes as sent, in either charset; without one nothing changes', async (t) => {
   const world = await buildWorld(t)
   const pcid = await world.pcid()
-  const jwks = await (await fetch(`${world.base}/.well-known/jwks.json`)).json()
+  const jwks = await (await fetch(`${world.base}/.well-known/jwks.json`)).json() as { keys: JWK[] }
   const poll = `/myweb/iupdate.php?f=qrymaxver&prog[]=ishop&version[]=2.6.5.1&serial[]=${enc(world.keys.entitled)}&pcid=${pcid}&v=1`
   // The first poll reads the license and takes a seat; after it the poll is answered from memory (the fast path declines nonces).
   const plain = Buffer.from(await (await fetch(`${world.base}${poll}`)).arrayBuffer())
