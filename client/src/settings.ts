@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
+import { isAbsolute, join, win32 } from 'node:path'
 import { z } from 'zod'
 import { ClientError } from './errors.js'
 
@@ -61,7 +61,7 @@ type Env = Record<string, string | undefined>
 /** `IUPDATE_CLIENT_DATA`, else the seed's CSIDL_COMMON_APPDATA folder on Windows, else /var/lib (root) or ~/.local/state. */
 export function defaultDataDir (env: Env = process.env, platform = process.platform): string {
   if (env.IUPDATE_CLIENT_DATA !== undefined && env.IUPDATE_CLIENT_DATA !== '') return env.IUPDATE_CLIENT_DATA
-  if (platform === 'win32') return join(env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData', 'INCA Hellas', 'iUpdate')
+  if (platform === 'win32') return win32.join(env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData', 'INCA Hellas', 'iUpdate')
   if (process.getuid?.() === 0) return '/var/lib/iupdate-client'
   return join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'iupdate-client')
 }
@@ -94,7 +94,7 @@ export async function loadSettings (dataDir: string, overrides: { runInstallers?
     dataDir,
     windows,
     tempDir: given.tempDir ?? (windows ? env.TEMP ?? tmpdir() : join(dataDir, 'temp')),
-    win32Dir: given.win32Dir ?? (windows ? join(env.SystemRoot ?? 'C:\\Windows', 'System32') : join(dataDir, 'win32')),
+    win32Dir: given.win32Dir ?? (windows ? win32.join(env.SystemRoot ?? 'C:\\Windows', 'System32') : join(dataDir, 'win32')),
     drivesDir: given.drivesDir ?? join(dataDir, 'drives'),
     runInstallers: overrides.runInstallers === true || given.runInstallers
   }
