@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import lockfile from 'proper-lockfile'
+import type { ListedFile } from './answer.js'
 import { ClientError } from './errors.js'
 
 /**
@@ -37,13 +38,8 @@ export interface HostEntry {
 
 export type FileState = 'pending' | 'downloaded' | 'placed'
 
-export interface JobFile {
-  url: string
-  file: string
-  dest: string
-  date: string
-  size?: number
-  sha256?: string
+/** A listed file (URL, FILE, DEST, DATE, SIZE, SHA256) as its job keeps it. */
+export interface JobFile extends ListedFile {
   /** The partial download's name in the job's folder (stable for the same file and content). */
   part: string
   /** The ETag of the first response, sent as If-Range when resuming. */
