@@ -20,6 +20,13 @@ import type { Job, JobFile, State } from './state.js'
  * program's version, and the RUN lines follow. What fails is tried again in an hour.
  */
 
+/** A download link the server refused: expired, spent, or its file replaced (403, 410): the next poll renews it. */
+class LinkRefused extends ClientError {
+  constructor (readonly status: number, message: string) {
+    super(message)
+  }
+}
+
 export interface JobsResult {
   completed: string[]
   failed: string[]
@@ -67,10 +74,13 @@ async function processJob (context: Context, job: Job): Promise<boolean> {
   } catch (err) {
     const next = retryAt(context)
     context.log.write(`${job.program}: ${messageOf(err)}; trying again at ${next}`)
-    await saveJob(context, job, (kept) => {
+    await saveJob(context, job, (kept, s) => {
       kept.attempts++
       kept.lastError = messageOf(err)
       kept.nextAttemptAt = next
+      // Dead links are renewed by a poll: the server is asked again then, not a day later.
+      const host = s.hosts[job.host]
+      if (err instanceof LinkRefused && host !== undefined && (host.nextCheckAt === undefined || host.nextCheckAt > next)) host.nextCheckAt = next
     })
     return false
   }
@@ -97,7 +107,7 @@ async function download (context: Context, connection: Connection, job: Job, fil
         failure = err
       }
       await report(connection, file, `${file.file}: HTTP ${status}`)
-      throw new ClientError(`${file.file}: ${messageOf(failure ?? `HTTP ${status}`)}`)
+      throw new LinkRefused(status, `${file.file}: ${messageOf(failure ?? `HTTP ${status}`)}`)
     }
     const resumed = status === 206
     if (resumed && Number(/^bytes (\d+)-/.exec(String(res.headers['content-range']))?.[1]) !== have) {

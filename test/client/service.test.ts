@@ -8,11 +8,9 @@ import { makeContext } from '../../client/src/context.js'
 import { duePolls } from '../../client/src/service.js'
 import { loadSettings } from '../../client/src/settings.js'
 import type { State } from '../../client/src/state.js'
-import { createLicense } from '../../src/license/licenses.js'
 import { PACKAGE_ROOT } from '../../src/paths.js'
-import { buildTestApp, listen } from '../helpers/app.js'
-import { makePc } from '../helpers/client.js'
-import { eventually, makeTree } from '../helpers/tree.js'
+import { buildToolServer, makePc } from '../helpers/client.js'
+import { eventually } from '../helpers/tree.js'
 
 // `run`, the service (docs/client.md): polls, completes jobs, runs RUN lines when allowed,
 // fetches questions, stops on a signal. Periods are shortened through settings.json.
@@ -21,14 +19,10 @@ const ADMIN = 'bootstrap-admin-token-0123456789abcdef'
 
 t.test('the service installs a new version, runs its RUN line with --run-installers, fetches a question, and stops', async (t) => {
   const installer = 'import { writeFileSync } from "node:fs"; writeFileSync(process.argv[2], process.argv.slice(3).join(" "))'
-  const root = await makeTree(t, {
-    'tool/@install.txt': `"${process.execPath}" %TEMP\\install.mjs %PROG\\installed.txt /S "quoted arg"`,
-    'tool/1.1/install.mjs': installer
-  })
-  const { app } = await buildTestApp(t, { FTP_ROOT: root, REPO_SETTLE_MS: '0', ADMIN_TOKEN: ADMIN })
-  const program = await app.prisma.program.create({ data: { name: 'tool' } })
-  const { key } = await createLicense(app.prisma, { programId: program.id, programName: 'tool', customerName: 'C', seatLimit: 2 })
-  const base = await listen(app)
+  const { base, key } = await buildToolServer(t, {
+    '@install.txt': `"${process.execPath}" %TEMP\\install.mjs %PROG\\installed.txt /S "quoted arg"`,
+    '1.1/install.mjs': installer
+  }, { ADMIN_TOKEN: ADMIN })
   const pc = await makePc(t, { pollingPeriodMs: 60_000, jobPollingPeriodMs: 50, sendIntervalMs: 50, questionIntervalMs: 100 })
   t.equal((await pc.run('add', 'tool', '1.0', await pc.ini('tool.ini', { Host: new URL(base).host, SN: key, LocalPath: pc.root }))).code, 0)
   const pcid = (await pc.state()).hosts[new URL(base).host].pcid

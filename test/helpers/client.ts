@@ -4,6 +4,9 @@ import { join } from 'node:path'
 import iconv from 'iconv-lite'
 import type { Test } from 'tap'
 import { runCli } from '../../client/src/cli.js'
+import { createLicense } from '../../src/license/licenses.js'
+import { buildTestApp, listen, type TestApp } from './app.js'
+import { makeTree } from './tree.js'
 import { dayLogName } from '../../client/src/log.js'
 import type { State } from '../../client/src/state.js'
 
@@ -47,4 +50,14 @@ export async function makePc (t: Test, settings: Record<string, unknown> = {}): 
     state: async () => JSON.parse(await readFile(join(data, 'state.json'), 'utf8')) as State,
     log: async () => await readFile(join(data, dayLogName(new Date())), 'utf8')
   }
+}
+
+/** A server with one program (`tool`, its files in `ftp/tool/…`) and a license for it, on a real socket. */
+export async function buildToolServer (t: Test, files: Record<string, string | Buffer>, env: Record<string, string> = {}): Promise<TestApp & { root: string, base: string, host: string, key: string }> {
+  const root = await makeTree(t, Object.fromEntries(Object.entries(files).map(([path, content]) => [`tool/${path}`, content])))
+  const built = await buildTestApp(t, { FTP_ROOT: root, REPO_SETTLE_MS: '0', RATE_LIMIT_MAX: '100000', ...env })
+  const program = await built.app.prisma.program.create({ data: { name: 'tool' } })
+  const { key } = await createLicense(built.app.prisma, { programId: program.id, programName: 'tool', customerName: 'C', seatLimit: 2 })
+  const base = await listen(built.app)
+  return { ...built, root, base, host: new URL(base).host, key }
 }

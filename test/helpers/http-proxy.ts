@@ -17,12 +17,18 @@ export interface HttpProxyOptions {
   cutAfter?: (req: IncomingMessage) => number | undefined
   /** A new body for this response; undefined: passed as it is. */
   rewrite?: (req: IncomingMessage, body: Buffer) => Buffer | undefined
+  /** Drops this request's connection before it reaches the server, as a network that fails. */
+  refuse?: (req: IncomingMessage) => boolean
 }
 
 export async function httpProxy (t: Test, target: string, options: HttpProxyOptions = {}): Promise<{ base: string, host: string, seen: SeenRequest[] }> {
   const seen: SeenRequest[] = []
   const server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', range: req.headers.range })
+    if (options.refuse?.(req) === true) {
+      req.socket.destroy()
+      return
+    }
     const upstream = request(`${target}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
       const chunks: Buffer[] = []
       const limit = options.cutAfter?.(req)
