@@ -1,6 +1,8 @@
+import { KeyObject } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type CryptoKey } from 'jose'
+import { signatureLines } from '../protocol/answer-signature.js'
 
 /**
  * Ed25519 keys that sign LICENSE strings. The first key signs; every key is published in
@@ -104,6 +106,11 @@ export class LicenseSigner {
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.ttlSeconds)
       .sign(this.keys[0].privateKey)
+  }
+
+  /** The SIGKID and SIG lines of a verifiable answer (docs/protocol.md §9), by the key that signs LICENSE strings. */
+  answerSignature (nonce: string, answer: Buffer): Buffer {
+    return Buffer.from(signatureLines(KeyObject.from(this.keys[0].privateKey), this.kid, nonce, answer), 'latin1')
   }
 }
 

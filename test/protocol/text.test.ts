@@ -30,8 +30,9 @@ t.test('a value cannot forge extra lines', async (t) => {
   t.equal(encodeLines([['A', 'x\nB=1'], ['C', 'y\rD=2'], ['E', 3], ['F', 'Ω\n\nG=4']], 'windows-1253').toString('latin1'), 'A=x B=1\r\nC=y D=2\r\nE=3\r\nF=\xd9 G=4\r\n', 'a lone LF or CR too, in any charset')
 })
 
-t.test('errors: ERROR= first, then description lines', async (t) => {
-  t.equal(encodeError('BAD_REQUEST', 'first\nsecond', 'utf-8').toString(), 'ERROR=BAD_REQUEST\r\nfirst\r\nsecond\r\n')
+t.test('errors: ERROR= first, then one description line that nothing can break', async (t) => {
+  t.equal(encodeError('BAD_REQUEST', 'first\nsecond', 'utf-8').toString(), 'ERROR=BAD_REQUEST\r\nfirst second\r\n')
+  t.equal(encodeError('UNKNOWN_FUNCTION', 'Unknown function f=x\r\nPCID=EVIL\u0000.', 'utf-8').toString(), 'ERROR=UNKNOWN_FUNCTION\r\nUnknown function f=x PCID=EVIL .\r\n')
 })
 
 t.test('PHP-style arrays', async (t) => {

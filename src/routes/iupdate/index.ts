@@ -6,6 +6,7 @@ import { ProtocolError } from '../../errors.js'
 import { bodyDeadline } from '../../http/body-deadline.js'
 import { rateLimitOptions } from '../../http/rate-limit.js'
 import { scalar, type Fields } from '../../protocol/fields.js'
+import { requestNonce } from '../../protocol/answer-signature.js'
 import { sendProtocolBody } from '../../protocol/send.js'
 import { charsetFromQuery, contentType, encodeLines } from '../../protocol/text.js'
 import { dlconfirm } from './dlconfirm.js'
@@ -66,10 +67,13 @@ const iupdateRoutes: FastifyPluginAsync = async (fastify) => {
     if (name === undefined || name === '') throw new ProtocolError('BAD_REQUEST', 'Missing f: the function to call (getpcid, qrymaxver, ...).')
     const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
     if (fn === undefined) throw new ProtocolError('UNKNOWN_FUNCTION', `Unknown function f=${name.slice(0, 40)}.`)
+    const nonce = fn === qrymaxver ? requestNonce(scalar(fields, 'nonce')) : undefined
     const lines = await fn({ request, reply, fields, charset, app: fastify })
     // null: the function sent its reply itself (an HTML page).
     if (lines === null) return reply
-    return sendProtocolBody(reply, 200, contentType(charset), encodeLines(lines, charset))
+    const answer = encodeLines(lines, charset)
+    // With a nonce, the answer ends with its signature (docs/protocol.md §9).
+    return sendProtocolBody(reply, 200, contentType(charset), nonce === undefined ? answer : Buffer.concat([answer, fastify.signer.answerSignature(nonce, answer)]))
   }
 
   fastify.get(IUPDATE_PATH, handle)
