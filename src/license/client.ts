@@ -17,14 +17,19 @@ export interface VerifiedLicense extends LicenseClaims {
   kid: string
 }
 
+/** Whom the string must be for: this installation's program and this PC. */
+export interface LicenseSubject {
+  program: string
+  pcid: string
+}
+
+/** Seconds the client's clock may differ from the server's (docs/license-key.md). */
+export const CLOCK_TOLERANCE_SECONDS = 60
+
 export interface VerifyOptions {
-  /** The program this installation is; the license must name it. */
-  program?: string
-  /** This PC's id; the license must name it. */
-  pcid?: string
   /** Expected issuer (the server's PUBLIC_URL). */
   issuer?: string
-  /** Seconds of clock difference to tolerate. */
+  /** Seconds of clock difference to tolerate; CLOCK_TOLERANCE_SECONDS by default. */
   clockTolerance?: number
   currentDate?: Date
 }
@@ -36,14 +41,20 @@ export class LicenseVerificationError extends Error {
   }
 }
 
-/** Verifies signature, expiry and (when given) program and PCID; returns the claims. */
-export async function verifyLicense (token: string, jwks: JSONWebKeySet, options: VerifyOptions = {}): Promise<VerifiedLicense> {
+/**
+ * Verifies a LICENSE string for this program and this PC: its signature, that it names them,
+ * that it was issued (`iat`) and has not expired (`exp`), within a clock difference of
+ * CLOCK_TOLERANCE_SECONDS. Returns the claims; throws LicenseVerificationError.
+ */
+export async function verifyLicense (token: string, jwks: JSONWebKeySet, subject: LicenseSubject, options: VerifyOptions = {}): Promise<VerifiedLicense> {
+  if (typeof subject?.program !== 'string' || typeof subject.pcid !== 'string') throw new LicenseVerificationError('verifyLicense needs the program and the PCID the string must be for')
+  const tolerance = options.clockTolerance ?? CLOCK_TOLERANCE_SECONDS
   let result
   try {
     result = await jwtVerify(token, createLocalJWKSet(jwks), {
       algorithms: ['EdDSA'],
       issuer: options.issuer,
-      clockTolerance: options.clockTolerance ?? 300,
+      clockTolerance: tolerance,
       currentDate: options.currentDate,
       requiredClaims: ['sub', 'iat', 'exp', 'iss']
     })
@@ -55,11 +66,11 @@ export async function verifyLicense (token: string, jwks: JSONWebKeySet, options
   if (typeof claims.prog !== 'string' || typeof claims.pcid !== 'string' || typeof claims.ver !== 'string') {
     throw new LicenseVerificationError('license string rejected: missing prog, pcid or ver')
   }
-  if (options.program !== undefined && claims.prog.toLowerCase() !== options.program.toLowerCase()) {
-    throw new LicenseVerificationError(`license string is for ${claims.prog}, not ${options.program}`)
+  const now = (options.currentDate ?? new Date()).getTime() / 1000
+  if (claims.iat > now + tolerance) throw new LicenseVerificationError('license string rejected: issued in the future')
+  if (claims.prog.toLowerCase() !== subject.program.toLowerCase()) {
+    throw new LicenseVerificationError(`license string is for ${claims.prog}, not ${subject.program}`)
   }
-  if (options.pcid !== undefined && claims.pcid !== options.pcid) {
-    throw new LicenseVerificationError('license string is for another PC')
-  }
+  if (claims.pcid !== subject.pcid) throw new LicenseVerificationError('license string is for another PC')
   return { ...claims, kid: protectedHeader.kid ?? '' }
 }

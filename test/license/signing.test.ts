@@ -42,12 +42,17 @@ t.test('a LICENSE string issued by the server verifies with jose against the ser
   forged.ver = '9.9.9.9'
   const tampered = [header, Buffer.from(JSON.stringify(forged)).toString('base64url'), signature].join('.')
   await t.rejects(jwtVerify(tampered, createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`))), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' })
-  await t.rejects(verifyLicense(tampered, jwks), LicenseVerificationError)
-  await t.rejects(verifyLicense(token, jwks, { program: 'taxspooler' }), { message: /for ishop, not taxspooler/ })
-  await t.rejects(verifyLicense(token, jwks, { pcid: 'OTHERPC' }), { message: /another PC/ })
-  await t.rejects(verifyLicense(token, jwks, { currentDate: new Date(Date.now() + 31 * 86_400_000) }), LicenseVerificationError, 'expired')
+  const mine = { program: 'ishop', pcid: claims.pcid }
+  await t.rejects(verifyLicense(tampered, jwks, mine), LicenseVerificationError)
+  await t.rejects(verifyLicense(token, jwks, { ...mine, program: 'taxspooler' }), { message: /for ishop, not taxspooler/ })
+  await t.rejects(verifyLicense(token, jwks, { ...mine, pcid: 'OTHERPC' }), { message: /another PC/ })
+  await t.rejects(verifyLicense(token, jwks, undefined as never), { message: /needs the program and the PCID/ }, 'program and PCID are required')
+  await t.rejects(verifyLicense(token, jwks, mine, { currentDate: new Date(Date.now() + 31 * 86_400_000) }), LicenseVerificationError, 'expired')
+  const expiry = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp as number
+  await t.rejects(verifyLicense(token, jwks, mine, { currentDate: new Date((expiry + 120) * 1000) }), LicenseVerificationError, 'two minutes past exp: beyond the tolerance of 60 s')
+  await t.rejects(verifyLicense(token, jwks, mine, { currentDate: new Date(Date.now() - 600_000) }), { message: /issued in the future/ }, 'a clock ten minutes behind the string')
   const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
-  await t.rejects(verifyLicense(token, { keys: [{ ...await exportJWK(stranger.publicKey), kid: app.signer.kid }] }), LicenseVerificationError, 'another key')
+  await t.rejects(verifyLicense(token, { keys: [{ ...await exportJWK(stranger.publicKey), kid: app.signer.kid }] }, mine), LicenseVerificationError, 'another key')
 })
 
 t.test('a key is generated into DATA_DIR on first start and reused after', async (t) => {
@@ -59,7 +64,7 @@ t.test('a key is generated into DATA_DIR on first start and reused after', async
   t.equal(second.generated, false)
   t.equal(second.signer.kid, first.signer.kid)
   const token = await first.signer.sign(claims)
-  t.ok(await verifyLicense(token, second.signer.jwks()))
+  t.ok(await verifyLicense(token, second.signer.jwks(), { program: claims.prog, pcid: claims.pcid }))
 })
 
 t.test('several keys: the first signs, all verify (rotation)', async (t) => {
@@ -76,8 +81,8 @@ t.test('several keys: the first signs, all verify (rotation)', async (t) => {
   t.equal(signer.jwks().keys.length, 2)
   const newToken = await signer.sign(claims)
   t.equal(JSON.parse(Buffer.from(newToken.split('.')[0], 'base64url').toString()).kid, signer.kid)
-  t.ok(await verifyLicense(oldToken, signer.jwks()), 'strings signed by the old key still verify')
-  t.ok(await verifyLicense(newToken, signer.jwks()))
+  t.ok(await verifyLicense(oldToken, signer.jwks(), { program: claims.prog, pcid: claims.pcid }), 'strings signed by the old key still verify')
+  t.ok(await verifyLicense(newToken, signer.jwks(), { program: claims.prog, pcid: claims.pcid }))
   const fromEnv = await LicenseSigner.load({ json: JSON.stringify({ keys: [fresh] }), dataDir: dir }, { issuer: 'x', ttlSeconds: 60 })
   t.equal(fromEnv.signer.kid, signer.kid, 'SIGNING_KEYS gives the same key id (RFC 7638 thumbprint)')
 })
