@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsync } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
-import { identify } from '../../admin/tokens.js'
+import { identify } from '../../admin/bearer-tokens.js'
 import { ApiError } from '../../errors.js'
 import auditRoutes from './audit.js'
 import downloadRoutes from './downloads.js'

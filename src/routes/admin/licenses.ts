@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { audit } from '../../admin/audit.js'
+import { audit } from '../../admin/audit-log.js'
 import { badRequest, notFound } from '../../errors.js'
 import { generateKey, validateKey } from '../../license/key.js'
 import { freeSeats } from '../../license/seats.js'

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { audit } from '../../admin/audit.js'
+import { audit } from '../../admin/audit-log.js'
 import { badRequest, notFound } from '../../errors.js'
 import { pagination, programName, versionName } from './schemas.js'
 

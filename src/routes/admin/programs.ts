@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { audit } from '../../admin/audit.js'
+import { audit } from '../../admin/audit-log.js'
 import { conflict, notFound } from '../../errors.js'
 import { httpUrl, programName, programParams } from './schemas.js'
 

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { audit } from '../../admin/audit.js'
+import { audit } from '../../admin/audit-log.js'
 import { badRequest, notFound } from '../../errors.js'
 import { removeFolder, writeFileAtomic } from '../../storage/publish.js'
 import { programName, versionName } from './schemas.js'
