@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { PrismaClient } from '../db/prisma.js'
+import type { PrismaClient } from '../generated/prisma/client.js'
 
 /**
  * Admin API bearer tokens: `iua_` and 40 base64url characters (240 random bits). Only the
@@ -25,21 +25,25 @@ export async function revokeAdminToken (prisma: PrismaClient, nameOrId: string):
 
 export type Caller = { ok: true, name: string } | { ok: false, status: 401 | 403, reason: string }
 
-/** Who a bearer token is: the bootstrap token from the environment, or a stored one. */
-export async function identify (prisma: PrismaClient, header: string | undefined, bootstrap: string | undefined): Promise<Caller> {
-  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '')
-  if (match === null) return { ok: false, status: 401, reason: 'An Authorization: Bearer <token> header is required.' }
-  const token = match[1]
-  const hash = hashToken(token)
-  if (bootstrap !== undefined && timingSafeEqual(Buffer.from(hash, 'hex'), Buffer.from(hashToken(bootstrap), 'hex'))) {
-    return { ok: true, name: 'bootstrap' }
+/** Who a bearer token is: the bootstrap token from the environment (ADMIN_TOKEN), or a stored one. */
+export class BearerTokens {
+  constructor (private readonly prisma: PrismaClient, private readonly bootstrap: string | undefined) {}
+
+  /** The caller an `Authorization` header names. */
+  async identify (header: string | undefined): Promise<Caller> {
+    const match = /^Bearer\s+(\S+)$/i.exec(header ?? '')
+    if (match === null) return { ok: false, status: 401, reason: 'An Authorization: Bearer <token> header is required.' }
+    const hash = hashToken(match[1])
+    if (this.bootstrap !== undefined && timingSafeEqual(Buffer.from(hash, 'hex'), Buffer.from(hashToken(this.bootstrap), 'hex'))) {
+      return { ok: true, name: 'bootstrap' }
+    }
+    const row = await this.prisma.adminToken.findUnique({ where: { tokenHash: hash } })
+    if (row === null) return { ok: false, status: 401, reason: 'Unknown token.' }
+    if (row.revokedAt !== null) return { ok: false, status: 403, reason: 'This token was revoked.' }
+    // Last use to the minute is enough, and spares a write per request.
+    if (row.lastUsedAt === null || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+      await this.prisma.adminToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
+    }
+    return { ok: true, name: row.name }
   }
-  const row = await prisma.adminToken.findUnique({ where: { tokenHash: hash } })
-  if (row === null) return { ok: false, status: 401, reason: 'Unknown token.' }
-  if (row.revokedAt !== null) return { ok: false, status: 403, reason: 'This token was revoked.' }
-  // Last use to the minute is enough, and spares a write per request.
-  if (row.lastUsedAt === null || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-    await prisma.adminToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
-  }
-  return { ok: true, name: row.name }
 }
