@@ -5,10 +5,9 @@ import { programName } from '../admin/fields.js'
 import { page, type Page, type PageQuery } from '../db/page.js'
 import { badRequest, notFound } from '../errors.js'
 import type { CsvLine } from './csv.js'
-import { licenseFields } from './fields.js'
-import { generateKey } from './key.js'
+import { licenseFields, type licenseStatus } from './fields.js'
+import { generateKey, validateKey } from './key.js'
 import { insertLicenses, type NewLicense } from './licenses.js'
-import { validateKey } from './key.js'
 import { freeSeats } from './seats.js'
 
 const withProgram = { program: { select: { name: true } }, _count: { select: { seats: true } } } as const
@@ -16,7 +15,7 @@ const withProgram = { program: { select: { name: true } }, _count: { select: { s
 /** A license as the admin API shows it: with its program's name and the seats taken. */
 export type LicenseRow = Prisma.LicenseGetPayload<{ include: typeof withProgram }>
 
-export type LicenseStatus = 'active' | 'suspended' | 'revoked'
+export type LicenseStatus = z.infer<typeof licenseStatus>
 
 export interface LicenseFields {
   customerName: string
