@@ -92,15 +92,20 @@ export function latestRelease (repository: Repository, catalog: Catalog, program
     const folder = versions[i]
     const info = catalog.version(program, folder.name)
     if (info?.yanked === true) continue
-    const newest = folder.files.reduce((max, file) => Math.max(max, file.mtimeMs), 0)
     return {
       folder,
-      releasedAt: info?.releasedAt ?? new Date(Math.floor(newest / 1000) * 1000),
+      releasedAt: info?.releasedAt ?? filesReleasedAt(folder),
       notesEn: info?.notesEn ?? null,
       notesEl: info?.notesEl ?? null
     }
   }
   return undefined
+}
+
+/** The release date of a folder without a record: the time of its newest file, to the second. */
+export function filesReleasedAt (folder: Folder): Date {
+  const newest = folder.files.reduce((max, file) => Math.max(max, file.mtimeMs), 0)
+  return new Date(Math.floor(newest / 1000) * 1000)
 }
 
 /** Whether a program exists: it has a folder in ftp/ or a record. */

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util'
 import pino from 'pino'
-import { createAdminToken, revokeAdminToken } from '../admin/tokens.js'
+import { createAdminToken, revokeAdminToken } from '../admin/bearer-tokens.js'
 import { ConfigError, loadConfig } from '../config.js'
 import { startEmbeddedPostgres } from '../db/embedded.js'
 import { migrate } from '../db/migrate.js'

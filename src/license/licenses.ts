@@ -29,25 +29,54 @@ export interface NewLicense {
 
 /** Creates a license with a new key (drawing again on the unlikely clash with an existing key). */
 export async function createLicense (prisma: PrismaClient, input: NewLicense): Promise<{ id: string, key: string }> {
-  for (let attempt = 0; ; attempt++) {
-    const key = generateKey(input.programName)
-    try {
-      return await prisma.license.create({
-        data: {
-          key,
-          programId: input.programId,
-          customerName: input.customerName,
-          customerEmail: input.customerEmail ?? null,
-          maintenanceEnd: input.maintenanceEnd ?? null,
-          seatLimit: input.seatLimit ?? 1,
-          notes: input.notes ?? null
-        },
+  const [created] = await insertLicenses(prisma, [input])
+  return created
+}
+
+/** How often a license's key is drawn before giving up: a clash of 90 random bits twice in a row is not luck. */
+const KEY_DRAWS = 4
+/** Rows per INSERT: well below Postgres's 65,535 bind parameters. */
+const INSERT_BATCH = 1000
+
+type LicenseWriter = Pick<PrismaClient, 'license'>
+
+/**
+ * Inserts licenses with new keys, in order; returns their ids and keys in the same order. A
+ * drawn key that exists already (or twice in one batch) is skipped by the insert (ON CONFLICT
+ * DO NOTHING), not failed, so this works inside a transaction too, and is drawn again.
+ */
+export async function insertLicenses (db: LicenseWriter, inputs: readonly NewLicense[], draw: (program: string) => string = generateKey): Promise<Array<{ id: string, key: string }>> {
+  const created: Array<{ id: string, key: string }> = new Array(inputs.length)
+  for (let start = 0; start < inputs.length; start += INSERT_BATCH) {
+    let pending = Array.from({ length: Math.min(INSERT_BATCH, inputs.length - start) }, (_, i) => start + i)
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > KEY_DRAWS) throw new Error(`no free license key after ${KEY_DRAWS} draws`)
+      const drawn = new Map<string, number>()
+      for (const i of pending) {
+        const key = draw(inputs[i].programName)
+        if (!drawn.has(key)) drawn.set(key, i)
+      }
+      const rows = await db.license.createManyAndReturn({
+        data: [...drawn].map(([key, i]) => {
+          const input = inputs[i]
+          return {
+            key,
+            programId: input.programId,
+            customerName: input.customerName,
+            customerEmail: input.customerEmail ?? null,
+            maintenanceEnd: input.maintenanceEnd ?? null,
+            seatLimit: input.seatLimit ?? 1,
+            notes: input.notes ?? null
+          }
+        }),
+        skipDuplicates: true,
         select: { id: true, key: true }
       })
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'P2002' || attempt >= 3) throw err
+      for (const row of rows) created[drawn.get(row.key)!] = row
+      pending = pending.filter((i) => created[i] === undefined)
     }
   }
+  return created
 }
 
 export interface LicenseForPcid extends LicenseRecord {

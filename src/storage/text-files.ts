@@ -9,6 +9,11 @@ export function decodeControlFile (bytes: Buffer): string {
   return iconv.decode(bytes, 'win1253')
 }
 
+/** A control file written through the admin API: windows-1253 with CRLF line ends, as the clients' tools expect. */
+export function encodeControlFile (text: string): Buffer {
+  return iconv.encode(text.replace(/\r?\n/g, '\r\n'), 'win1253')
+}
+
 function lines (text: string): string[] {
   return text.split(/\r\n|\r|\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith(';') && !line.startsWith('#'))
 }

@@ -1,8 +1,12 @@
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsync } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
-import { identify } from '../../admin/tokens.js'
 import { ApiError } from '../../errors.js'
+import adminPlugin from '../../plugins/admin.js'
+import catalogRecordsPlugin from '../../plugins/catalog-records.js'
+import downloadReportsPlugin from '../../plugins/download-reports.js'
+import licenseRegistryPlugin from '../../plugins/license-registry.js'
+import messageDeskPlugin from '../../plugins/message-desk.js'
 import auditRoutes from './audit.js'
 import downloadRoutes from './downloads.js'
 import licenseRoutes from './licenses.js'
@@ -21,12 +25,14 @@ declare module 'fastify' {
 
 /**
  * The admin REST API under /api/v1: JSON, bearer tokens, every change audited.
- * docs/admin-api.md and the OpenAPI document at /docs describe it.
+ * docs/admin-api.md and the OpenAPI document at /docs describe it. The services it calls
+ * are registered here: nothing else uses them.
  */
 const adminRoutes: FastifyPluginAsync = async (fastify) => {
   fastify.setValidatorCompiler(validatorCompiler)
   fastify.setSerializerCompiler(serializerCompiler)
   fastify.decorateRequest('adminName', '')
+  for (const services of [adminPlugin, catalogRecordsPlugin, licenseRegistryPlugin, downloadReportsPlugin, messageDeskPlugin]) await fastify.register(services)
   await fastify.register(multipart, {
     preservePath: true,
     limits: { fileSize: fastify.config.UPLOAD_MAX_BYTES, files: 10_000, fields: 100, fieldSize: 1024 * 1024, parts: 10_100 }
@@ -35,19 +41,12 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
   fastify.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_request, body, done) => { done(null, body) })
 
   fastify.addHook('onRequest', async (request) => {
-    const caller = await identify(fastify.prisma, request.headers.authorization, fastify.config.ADMIN_TOKEN)
+    const caller = await fastify.bearerTokens.identify(request.headers.authorization)
     if (!caller.ok) throw new ApiError(caller.status, caller.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', caller.reason)
     request.adminName = caller.name
   })
 
-  await fastify.register(programRoutes)
-  await fastify.register(versionRoutes)
-  await fastify.register(updateRoutes)
-  await fastify.register(licenseRoutes)
-  await fastify.register(pcidRoutes)
-  await fastify.register(downloadRoutes)
-  await fastify.register(auditRoutes)
-  await fastify.register(messageRoutes)
+  for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes]) await fastify.register(routes)
 }
 
 export default adminRoutes

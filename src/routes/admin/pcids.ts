@@ -1,33 +1,25 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { notFound } from '../../errors.js'
-import { pagination, programName } from './schemas.js'
+import { identifier, pagination, programName } from './schemas.js'
 
 /** PCIDs: the installations that asked for an id, and what each reported. */
 const pcidRoutes: FastifyPluginAsyncZod = async (fastify) => {
-  const { prisma } = fastify
+  const { pcidDirectory } = fastify
 
   fastify.get('/api/v1/pcids', {
     schema: {
       tags: ['pcids'],
       summary: 'List and search PCIDs (by id prefix, address, program and version reported)',
-      querystring: z.object({ q: z.string().max(64).optional(), program: programName.optional(), version: z.string().max(64).optional(), ...pagination })
+      querystring: z.object({ q: identifier.optional(), program: programName.optional(), version: identifier.optional(), ...pagination })
     }
   }, async (request) => {
-    const { q, program, version, limit, offset } = request.query
-    const where = {
-      ...(q === undefined ? {} : { OR: [{ id: { startsWith: q.toUpperCase() } }, { address: { startsWith: q } }] }),
-      ...(program === undefined && version === undefined ? {} : { programs: { some: { ...(program === undefined ? {} : { program }), ...(version === undefined ? {} : { version }) } } })
-    }
-    const [total, rows] = await Promise.all([
-      prisma.pcid.count({ where }),
-      prisma.pcid.findMany({ where, orderBy: { createdAt: 'desc' }, take: limit, skip: offset, include: { programs: true } })
-    ])
+    const { limit, offset } = request.query
+    const { total, items } = await pcidDirectory.list(request.query)
     return {
       total,
       limit,
       offset,
-      items: rows.map((row) => ({
+      items: items.map((row) => ({
         pcid: row.id,
         createdAt: row.createdAt,
         lastSeenAt: row.lastSeenAt,
@@ -38,13 +30,8 @@ const pcidRoutes: FastifyPluginAsyncZod = async (fastify) => {
     }
   })
 
-  fastify.get('/api/v1/pcids/:pcid', { schema: { tags: ['pcids'], summary: 'One PCID: programs, versions and licenses seen, first and last contact', params: z.object({ pcid: z.string().max(64) }) } }, async (request) => {
-    await fastify.contacts.flush()
-    const row = await prisma.pcid.findUnique({
-      where: { id: request.params.pcid.toUpperCase() },
-      include: { programs: { orderBy: { program: 'asc' } }, seats: { include: { license: { select: { key: true, status: true, program: { select: { name: true } } } } } } }
-    })
-    if (row === null) throw notFound(`PCID ${request.params.pcid}`)
+  fastify.get('/api/v1/pcids/:pcid', { schema: { tags: ['pcids'], summary: 'One PCID: programs, versions and licenses seen, first and last contact', params: z.object({ pcid: identifier }) } }, async (request) => {
+    const row = await pcidDirectory.find(request.params.pcid)
     return {
       pcid: row.id,
       firstContact: row.createdAt,

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { audit } from '../../admin/audit.js'
 import { badRequest, notFound } from '../../errors.js'
 import { removeFolder, writeFileAtomic } from '../../storage/publish.js'
+import { encodeControlFile } from '../../storage/text-files.js'
 import { programName, versionName } from './schemas.js'
-import { controlFile, receiveUpload } from './upload.js'
+import { receiveUpload } from './upload.js'
 
 /** A version part (`5.6`) or a serial folder (`@1ND10-…`). */
 const partName = z.union([versionName, z.string().regex(/^@[0-9A-Za-z-]{1,64}$/, '@ and a serial')])
@@ -13,10 +13,10 @@ const partParams = z.object({ name: programName, part: partName })
 
 /** Updates: files for versions customers own, in updates/<part>/ and updates/@<serial>/. */
 const updateRoutes: FastifyPluginAsyncZod = async (fastify) => {
-  const { prisma, repository, config } = fastify
+  const { repository, config, programRecords, auditLog } = fastify
 
   async function program (name: string): Promise<string> {
-    if (await prisma.program.findUnique({ where: { name } }) === null && repository.program(name) === undefined) throw notFound(`Program ${name}`)
+    if (!(await programRecords.exists(name))) throw notFound(`Program ${name}`)
     return name
   }
 
@@ -39,17 +39,17 @@ const updateRoutes: FastifyPluginAsyncZod = async (fastify) => {
     const name = await program(request.params.name)
     const upload = await receiveUpload(request, repository.root, config.UPLOAD_MAX_BYTES)
     try {
-      if (upload.fields.rename !== undefined) await upload.staging.write('@rename.txt', Readable.from([controlFile(upload.fields.rename)]), config.UPLOAD_MAX_BYTES)
+      if (upload.fields.rename !== undefined) await upload.staging.write('@rename.txt', Readable.from([encodeControlFile(upload.fields.rename)]), config.UPLOAD_MAX_BYTES)
       if (upload.staging.files.length === 0 && upload.fields.install === undefined) throw badRequest('No files.')
       await upload.staging.commitFiles([name, 'updates', request.params.part])
       // @install.txt belongs to the Update location, not to the part.
-      if (upload.fields.install !== undefined) await writeFileAtomic(repository.root, [name, 'updates', '@install.txt'], controlFile(upload.fields.install))
+      if (upload.fields.install !== undefined) await writeFileAtomic(repository.root, [name, 'updates', '@install.txt'], encodeControlFile(upload.fields.install))
     } catch (err) {
       await upload.staging.discard()
       throw err
     }
     await repository.published(name, `${name}/updates/${request.params.part}/`)
-    await audit(prisma, request.adminName, 'update.upload', `${name}/updates/${request.params.part}`, { files: upload.staging.files })
+    await auditLog.record(request.adminName, 'update.upload', `${name}/updates/${request.params.part}`, { files: upload.staging.files })
     const updates = repository.updates(name, [], undefined)
     const folder = request.params.part.startsWith('@')
       ? [...(repository.program(name)?.updates.serials.values() ?? [])].find((p) => p.name === request.params.part)
@@ -61,7 +61,7 @@ const updateRoutes: FastifyPluginAsyncZod = async (fastify) => {
     const name = await program(request.params.name)
     if (!(await removeFolder(repository.root, [name, 'updates', request.params.part]))) throw notFound(`updates/${request.params.part} of ${name}`)
     await repository.rescan(name)
-    await audit(prisma, request.adminName, 'update.remove', `${name}/updates/${request.params.part}`)
+    await auditLog.record(request.adminName, 'update.remove', `${name}/updates/${request.params.part}`)
     return await reply.status(204).send()
   })
 }

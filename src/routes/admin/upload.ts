@@ -1,5 +1,4 @@
 import type { FastifyRequest } from 'fastify'
-import iconv from 'iconv-lite'
 import { ApiError, badRequest } from '../../errors.js'
 import { UnsafePathError } from '../../storage/paths.js'
 import { Staging, UploadTooLargeError } from '../../storage/publish.js'
@@ -40,9 +39,4 @@ export async function receiveUpload (request: FastifyRequest, root: string, limi
     if ((err as { code?: string }).code === 'EEXIST') throw badRequest('Two files with the same name.')
     throw err
   }
-}
-
-/** A control file (@rename.txt, @install.txt) given as a text field, stored in windows-1253 as the clients' tools expect. */
-export function controlFile (text: string): Buffer {
-  return iconv.encode(text.replace(/\r?\n/g, '\r\n'), 'win1253')
 }

@@ -1,0 +1,16 @@
+import fp from 'fastify-plugin'
+import { AuditLog } from '../admin/audit-log.js'
+import { BearerTokens } from '../admin/bearer-tokens.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auditLog: AuditLog
+    bearerTokens: BearerTokens
+  }
+}
+
+/** Who may use the admin API (ADMIN_TOKEN and the tokens of npm run admin -- token …), and the log of what they changed. */
+export default fp(async function adminPlugin (fastify) {
+  fastify.decorate('auditLog', new AuditLog(fastify.prisma))
+  fastify.decorate('bearerTokens', new BearerTokens(fastify.prisma, fastify.config.ADMIN_TOKEN))
+}, { name: 'admin', dependencies: ['config', 'prisma'] })
