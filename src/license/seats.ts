@@ -1,3 +1,4 @@
+import type { QueryConfig, QueryResult, QueryResultRow } from 'pg'
 import type { PrismaClient } from '../db/prisma.js'
 import type { SeatState } from './entitlement.js'
 
@@ -18,25 +19,19 @@ export async function seatState (prisma: PrismaClient, licenseId: string, pcid: 
 
 export type BindResult = 'bound' | 'already' | 'full' | 'gone'
 
+/** What a binding needs of the database: a query on a pool or a client of it. */
+export interface Queryable {
+  query: <R extends QueryResultRow>(config: QueryConfig) => Promise<QueryResult<R>>
+}
+
 /**
- * Binds `pcid` to the license if it is not bound yet and a seat is free, atomically.
- * Touches `last_seen_at` of an existing seat.
+ * Binds `pcid` to the license if it is not bound yet and a seat is free, atomically, in one
+ * round trip: the database function `bind_seat` (prisma/migrations/*_bind_seat_function) locks
+ * the license's row and decides under the lock. Touches `last_seen_at` of an existing seat.
  */
-export async function bindSeat (prisma: PrismaClient, licenseId: string, pcid: string): Promise<BindResult> {
-  return await prisma.$transaction(async (tx) => {
-    // Serialises binders of this license; the count below is read after the lock is held.
-    const locked = await tx.$queryRaw<Array<{ seat_limit: number }>>`
-      SELECT seat_limit FROM license WHERE id = ${licenseId}::uuid FOR UPDATE`
-    if (locked.length === 0) return 'gone'
-    const touched = await tx.$executeRaw`
-      UPDATE seat SET last_seen_at = now() WHERE license_id = ${licenseId}::uuid AND pcid = ${pcid}`
-    if (touched > 0) return 'already'
-    const [{ used }] = await tx.$queryRaw<Array<{ used: number }>>`
-      SELECT count(*)::int AS used FROM seat WHERE license_id = ${licenseId}::uuid`
-    if (used >= locked[0].seat_limit) return 'full'
-    await tx.$executeRaw`INSERT INTO seat (license_id, pcid) VALUES (${licenseId}::uuid, ${pcid})`
-    return 'bound'
-  })
+export async function bindSeat (db: Queryable, licenseId: string, pcid: string): Promise<BindResult> {
+  const { rows } = await db.query<{ result: BindResult }>({ name: 'bind-seat', text: 'SELECT bind_seat($1::uuid, $2) AS result', values: [licenseId, pcid] })
+  return rows[0].result
 }
 
 /** Frees one PCID's seat (or all seats with pcid undefined); returns how many were freed. */
