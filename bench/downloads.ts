@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { createPrismaClient } from '../src/db/prisma.js'
 import { createLicense } from '../src/license/licenses.js'
-import { benchDatabase, compareWithNginx, freePort, rssMiB, startNginx, startNode, stop, waitForOk } from './lib.js'
+import { benchDatabase, compareWithNginx, rssMiB, startNginx, startServer } from './lib.js'
 
 const CLIENTS = Number(process.env.BENCH_SLOW_CLIENTS ?? 2000)
 const SLOW_MIB = Number(process.env.BENCH_SLOW_MIB ?? 64)
@@ -54,22 +54,7 @@ try {
     keys[name] = (await createLicense(prisma, { programId: program.id, programName: name, customerName: 'Bench', seatLimit: 100_000 })).key
   }
 
-  const port = await freePort()
-  const server = startNode('dist/src/server.js', {
-    DATABASE_URL: url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    FTP_ROOT: ftp,
-    DATA_DIR: join(work, 'data'),
-    RATE_LIMIT_MAX: '1000000000',
-    DOWNLOAD_RATE_LIMIT_MAX: '1000000000',
-    REPO_SETTLE_MS: '0',
-    MIGRATE_ON_START: 'false'
-  })
-  cleanups.unshift(async () => await stop(server))
-  const base = `http://127.0.0.1:${port}`
-  await waitForOk(`${base}/readyz`)
+  const { base, child: server } = await startServer({ DATABASE_URL: url, FTP_ROOT: ftp, DATA_DIR: join(work, 'data') }, cleanups)
   const pcid = (await (await fetch(`${base}/myweb/iupdate.php?f=getpcid`)).text()).trim().slice(5)
   const link = async (program: string): Promise<string> => {
     const text = await (await fetch(`${base}/myweb/iupdate.php?f=qrymaxver&prog[]=${program}&version[]=1.0&serial[]=${keys[program]}&pcid=${pcid}`)).text()

@@ -13,6 +13,7 @@ import { PACKAGE_ROOT } from '../src/paths.js'
 
 /** Shared helpers of the benchmarks: child servers, a database, autocannon runs, memory. */
 
+import { waitForOk } from '../test/helpers/process.js'
 export { freePort, waitForOk } from '../test/helpers/process.js'
 
 /**
@@ -46,6 +47,29 @@ export function startNode (script: string, env: Record<string, string>, options:
   const child = spawn(process.execPath, [...profile, join(PACKAGE_ROOT, script)], { env: { ...process.env, ...env }, stdio: ['ignore', options.quiet === true ? 'ignore' : 'inherit', 'inherit'] })
   process.on('exit', () => child.kill('SIGKILL'))
   return child
+}
+
+/**
+ * Our server (the build in dist/) on a free port of 127.0.0.1, as the benchmarks run it: no
+ * rate limit, files listed at once, migrations applied already; `env` adds to or overrides
+ * that. Stopped by `cleanups`; resolves once it answers /readyz.
+ */
+export async function startServer (env: Record<string, string>, cleanups: Array<() => Promise<unknown>>, options: { quiet?: boolean } = {}): Promise<{ base: string, child: ChildProcess }> {
+  const port = await freePort()
+  const child = startNode('dist/src/server.js', {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_MAX: '1000000000',
+    DOWNLOAD_RATE_LIMIT_MAX: '1000000000',
+    REPO_SETTLE_MS: '0',
+    MIGRATE_ON_START: 'false',
+    ...env
+  }, options)
+  cleanups.unshift(async () => await stop(child))
+  const base = `http://127.0.0.1:${port}`
+  await waitForOk(`${base}/readyz`)
+  return { base, child }
 }
 
 export async function stop (child: ChildProcess): Promise<void> {

@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { generateKey } from '../src/license/key.js'
-import { benchDatabase, freePort, median, rssMiB, startNode, stop, waitForOk } from './lib.js'
+import { benchDatabase, freePort, median, rssMiB, startNode, startServer, stop, waitForOk } from './lib.js'
 
 const PROGRAMS = 100
 const LICENSES = Number(process.env.BENCH_LICENSES ?? 1_000_000)
@@ -99,27 +99,18 @@ try {
   }
   console.log(`seeded in ${((performance.now() - started) / 1000).toFixed(0)} s`)
 
-  const port = await freePort()
-  const server = startNode('dist/src/server.js', {
+  const { base, child: server } = await startServer({
     DATABASE_URL: url.toString(),
-    PORT: String(port),
-    HOST: '127.0.0.1',
     LOG_LEVEL,
     FTP_ROOT: ftp,
     DATA_DIR: join(work, 'data'),
     SIGNING_KEYS: JSON.stringify({ keys: [jwk] }),
-    RATE_LIMIT_MAX: '1000000000',
-    REPO_SETTLE_MS: '0',
-    MIGRATE_ON_START: 'false',
     DB_POOL_MAX: String(POOL)
-  }, { quiet: true })
-  cleanups.unshift(async () => await stop(server))
+  }, cleanups, { quiet: true })
   const refPort = await freePort()
   const reference = startNode('dist/bench/pg-reference.js', { PORT: String(refPort), DATABASE_URL: url.toString(), DB_POOL_MAX: String(POOL) })
   cleanups.unshift(async () => await stop(reference))
-  const base = `http://127.0.0.1:${port}`
   const refBase = `http://127.0.0.1:${refPort}`
-  await waitForOk(`${base}/readyz`)
   await waitForOk(`${refBase}/pcid?pcid=x`)
 
   const poll = (i: number, version: string, license = i): string => `/myweb/iupdate.php?f=qrymaxver&prog[]=prog${license % PROGRAMS}&version[]=${version}&serial[]=${keys[license]}&pcid=${pcidOf(i)}&v=1`

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPrismaClient } from '../src/db/prisma.js'
 import { createLicense } from '../src/license/licenses.js'
-import { benchDatabase, compareWithNginx, fetchAll, freePort, load, meanLoad, rssMiB, startNginx, startNode, stop, summaryRow, waitForOk, type LoadResult } from './lib.js'
+import { benchDatabase, compareWithNginx, fetchAll, freePort, load, meanLoad, rssMiB, startNginx, startNode, startServer, stop, summaryRow, waitForOk, type LoadResult } from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -64,24 +64,10 @@ try {
   }
 
   // Servers: ours, and the bare Fastify reference.
-  const port = await freePort()
-  const server = startNode('dist/src/server.js', {
-    DATABASE_URL: dbUrl.toString(),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    FTP_ROOT: ftp,
-    DATA_DIR: join(work, 'data'),
-    RATE_LIMIT_MAX: '1000000000',
-    REPO_SETTLE_MS: '0',
-    MIGRATE_ON_START: 'false'
-  })
-  cleanups.unshift(async () => await stop(server))
+  const { base, child: server } = await startServer({ DATABASE_URL: dbUrl.toString(), FTP_ROOT: ftp, DATA_DIR: join(work, 'data') }, cleanups)
   const refPort = await freePort()
   const reference = startNode('dist/bench/empty-server.js', { PORT: String(refPort) })
   cleanups.unshift(async () => await stop(reference))
-  const base = `http://127.0.0.1:${port}`
-  await waitForOk(`${base}/readyz`)
   await waitForOk(`http://127.0.0.1:${refPort}/empty`)
   const getPcid = async (): Promise<string> => (await (await fetch(`${base}/myweb/iupdate.php?f=getpcid`)).text()).trim().slice(5)
   const pcid = await getPcid()

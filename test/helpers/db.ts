@@ -27,14 +27,17 @@ export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow
 }
 
 /**
- * A fresh, empty database for one test file, dropped when the test ends.
- * With `migrated` (the default) the project's migrations are applied to it.
+ * A fresh database for one test, dropped when the test ends. With `migrated` (the default)
+ * it has the project's migrations: a copy of the migrated template that `npm test` makes once
+ * per run (IUPDATE_TEST_TEMPLATE, scripts/test.mjs), or migrated here when run without it.
  */
 export async function createTestDatabase (t: Test, options: { migrated?: boolean } = {}): Promise<string> {
   const name = `iupdate_test_${process.pid}_${randomBytes(4).toString('hex')}`
-  await adminQuery(`CREATE DATABASE "${name}"`)
+  const migrated = options.migrated ?? true
+  const template = process.env.IUPDATE_TEST_TEMPLATE
+  await adminQuery(migrated && template !== undefined && template !== '' ? `CREATE DATABASE "${name}" TEMPLATE "${template}"` : `CREATE DATABASE "${name}"`)
   t.teardown(async () => { await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) })
   const url = databaseUrl(name)
-  if (options.migrated ?? true) await migrate(url)
+  if (migrated && (template === undefined || template === '')) await migrate(url)
   return url
 }
