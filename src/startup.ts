@@ -20,7 +20,7 @@ export function startupFailureLine (err: unknown): string {
   if (err instanceof StartupError || err instanceof ConfigError) return err.message
   if (err instanceof MigrationError) return `migration failed: ${err.message}`
   const code = (err as { code?: unknown } | undefined)?.code
-  const text = err instanceof Error && err.message !== '' ? err.message : (typeof code === 'string' ? code : String(err))
+  const text = err instanceof Error && err.message !== '' ? err.message : (typeof code === 'string' ? code : 'a failure without a message')
   return `${text} (unexpected: LOG_LEVEL=debug shows where it came from)`
 }
 

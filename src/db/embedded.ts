@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { lstat, mkdir, readdir, readFile, readlink, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, lstat, mkdir, readdir, readFile, readlink, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import pg from 'pg'
@@ -138,6 +139,9 @@ async function prepareDataDir (dataDir: string, runAs: RunAs | undefined): Promi
   // 0711 as root: the postgres user must pass through to DATA_DIR/postgres, without listing it.
   await mkdir(dataDir, { recursive: true, mode: runAs === undefined ? 0o700 : 0o711 }).catch((err: NodeJS.ErrnoException) => {
     throw new StartupError(`cannot create DATA_DIR ${dataDir} (${err.code ?? err.message}): set DATA_DIR to a folder this user can write`, { cause: err })
+  })
+  await access(dataDir, constants.W_OK | constants.X_OK).catch((err: NodeJS.ErrnoException) => {
+    throw new StartupError(`cannot write in DATA_DIR ${dataDir} (${err.code ?? err.message}): let this user write there, or set DATA_DIR to a folder it can write`, { cause: err })
   })
   const info = await stat(dataDir)
   if ((info.mode & 0o022) !== 0) {

@@ -100,6 +100,7 @@ export async function removeInterruptedInits (clusterDir: string): Promise<void>
 
 export async function initdb (options: { binaries: Binaries, clusterDir: string, runAs?: RunAs, password: string, log: Logger, signal?: AbortSignal }): Promise<void> {
   const { clusterDir, runAs } = options
+  options.signal?.throwIfAborted()
   const temporary = join(dirname(clusterDir), `${initPrefix(clusterDir)}${randomBytes(4).toString('hex')}`)
   const passwordFile = `${temporary}.pw`
   await mkdir(temporary, { mode: 0o700 })
@@ -141,6 +142,7 @@ const START_TIMEOUT_MS = 5 * 60_000
 
 export async function startPostmaster (options: { binaries: Binaries, clusterDir: string, port: number, settings: string[], runAs?: RunAs, log: Logger, signal?: AbortSignal }): Promise<Postmaster> {
   const { port, log } = options
+  options.signal?.throwIfAborted()
   await checkPortFree(port)
   const args = [
     '-D', options.clusterDir, '-p', String(port),
