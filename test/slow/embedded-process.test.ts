@@ -119,6 +119,25 @@ t.test('one DATA_DIR: npm start and signals, a second server, Postgres killed', 
     t.same(await postgresOn(clusterDir), [])
   })
 
+  t.test('a server killed with SIGKILL: the next one stops the Postgres it left running and starts its own', async (t) => {
+    const killed = spawnServer(env)
+    t.teardown(() => { kill(killed) })
+    await waitForOk(`${base}/readyz`, 120_000)
+    const orphan = await postmasterPid(dataDir)
+    killed.child.kill('SIGKILL')
+    await killed.exited
+    t.ok(alive(orphan), 'its Postgres ran on')
+
+    const next = spawnServer(env)
+    t.teardown(() => { kill(next) })
+    await waitForOk(`${base}/readyz`, 120_000)
+    t.notOk(alive(orphan), 'that Postgres was stopped')
+    t.not(await postmasterPid(dataDir), orphan, 'and one of its own runs')
+    next.child.kill('SIGTERM')
+    t.equal(await next.exited, 0)
+    t.same(await postgresOn(clusterDir), [])
+  })
+
   t.test('Postgres killed: restarted; when restarts fail, /healthz answers 503', async (t) => {
     const server = spawnServer(env)
     t.teardown(() => { kill(server) })

@@ -28,6 +28,15 @@ export async function isPostmasterOf (pid: number, clusterDir: string): Promise<
   return basename(cmdline.split('\0')[0]) === 'postgres' && cwd === dir
 }
 
+/** The parent of a process and the program it runs (`node`, `systemd`, …), or undefined when the process is gone. */
+export async function parentOf (pid: number): Promise<{ pid: number, program: string } | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
+  if (stat === undefined) return undefined
+  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  const program = await readlink(`/proc/${parent}/exe`).catch(async () => (await readFile(`/proc/${parent}/comm`, 'utf8').catch(() => '')).trim())
+  return { pid: parent, program: basename(program) }
+}
+
 export function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
