@@ -158,7 +158,7 @@ async function reachableBinaries (binaries: Binaries, runAs: RunAs | undefined, 
   } catch (err) {
     throw new StartupError(`the postgres user cannot run ${postgresProgram(binaries)} (a folder above it is closed to it) and copying the programs to ${SYSTEM_ROOT} failed (${(err as Error).message}): clone the project where other users can enter, or set DATABASE_URL`, { cause: err })
   }
-  log.info({ from: binaries.dir, to: copied.dir }, 'embedded postgres programs copied where the postgres user can run them')
+  log.info({ from: binaries.dir, to: copied.dir }, 'embedded postgres runs from a copy of its programs that the postgres user can reach')
   return copied
 }
 
