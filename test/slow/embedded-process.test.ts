@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { PACKAGE_ROOT } from '../../src/paths.js'
+import { createTestDatabase } from '../helpers/db.js'
 import { freePort, occupyPort, spawnServer, waitForOk, type ServerProcess } from '../helpers/process.js'
 
 /**
@@ -194,4 +196,23 @@ t.test('start-up failures: one line that says what to do, nothing left half-made
     t.equal(await server.exited, 1)
     t.match(server.output(), /^iupdate-server failed to start: the postgres user cannot enter \S+, where the embedded Postgres keeps its data: let it \(chmod o\+x on that folder and those above it\), or move DATA_DIR\n$/)
   })
+})
+
+t.test('a request that never ends holds the shutdown for SHUTDOWN_GRACE_MS, not longer', async (t) => {
+  const port = await freePort()
+  const token = 'shutdown-test-admin-token-0123456789'
+  const server = spawnServer({ DATABASE_URL: await createTestDatabase(t), DATA_DIR: await tempDataDir(t), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_TOKEN: token, SHUTDOWN_GRACE_MS: '1000' })
+  t.teardown(() => { kill(server) })
+  await waitForOk(`http://127.0.0.1:${port}/readyz`)
+  // An upload that sends its first kilobyte of ten megabytes, then nothing.
+  const upload = request(`http://127.0.0.1:${port}/api/v1/programs/ishop/versions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(10 * 1024 * 1024) } })
+  upload.on('error', () => {})
+  upload.write(Buffer.alloc(1024, 'a'))
+  await sleep(500)
+  const stopping = Date.now()
+  server.child.kill('SIGTERM')
+  t.equal(await server.exited, 0)
+  t.ok(Date.now() - stopping < 8_000, `stopped ${Date.now() - stopping} ms after SIGTERM`)
+  t.match(server.output(), /requests still running at the end of the shutdown grace; closing their connections/)
+  upload.destroy()
 })
