@@ -12,6 +12,9 @@ import { StartupError } from '../../src/startup.js'
 import { adminQuery, adminUrl } from '../helpers/db.js'
 import { freePort, occupyPort } from '../helpers/process.js'
 
+// Four clusters initialised one after another: over the default 120 s on a busy 2-core machine.
+t.setTimeout(300_000)
+
 /** A DATA_DIR of its own, which the `postgres` user can pass through when the tests run as root. */
 async function dataDir (t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'iupdate-embedded-'))

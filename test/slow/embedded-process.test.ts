@@ -15,6 +15,9 @@ import { freePort, occupyPort, spawnServer, waitForOk, type ServerProcess } from
  * under it, start-up failures. Every process started here is stopped by the test.
  */
 
+// Many servers and clusters started one after another: minutes on a busy 2-core machine.
+t.setTimeout(360_000)
+
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
 async function tempDataDir (t: Test): Promise<string> {
@@ -75,6 +78,17 @@ t.test('one DATA_DIR: npm start and signals, a second server, Postgres killed', 
   const env = { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'info', EMBEDDED_PG_RESTARTS: '2' }
   const base = `http://127.0.0.1:${port}`
   const clusterDir = join(dataDir, 'postgres')
+  const serve = async (t: Test): Promise<{ server: ServerProcess, postmaster: number }> => {
+    const server = spawnServer(env)
+    t.teardown(() => { kill(server) })
+    await waitForOk(`${base}/readyz`, 120_000)
+    return { server, postmaster: await postmasterPid(dataDir) }
+  }
+  const stopCleanly = async (t: Test, server: ServerProcess): Promise<void> => {
+    server.child.kill('SIGTERM')
+    t.equal(await server.exited, 0, 'SIGTERM: a clean exit')
+    t.same(await postgresOn(clusterDir), [], 'no Postgres left')
+  }
 
   t.test('npm start, SIGTERM to npm and to node at once: a clean exit, and no Postgres left', async (t) => {
     // As a service manager or a terminal does it. --ignore-scripts: the build (prestart) is done.
@@ -103,10 +117,7 @@ t.test('one DATA_DIR: npm start and signals, a second server, Postgres killed', 
   })
 
   t.test('a second server on the same DATA_DIR fails with one line; the first goes on serving', async (t) => {
-    const first = spawnServer(env)
-    t.teardown(() => { kill(first) })
-    await waitForOk(`${base}/readyz`, 120_000)
-    const postmaster = await postmasterPid(dataDir)
+    const { server: first, postmaster } = await serve(t)
 
     const second = spawnServer(env)
     t.teardown(() => { kill(second) })
@@ -116,35 +127,23 @@ t.test('one DATA_DIR: npm start and signals, a second server, Postgres killed', 
     t.equal(await status(`${base}/readyz`), 200, 'the first server still has its database')
     t.equal(await postmasterPid(dataDir), postmaster, 'the same Postgres')
 
-    first.child.kill('SIGTERM')
-    t.equal(await first.exited, 0)
-    t.same(await postgresOn(clusterDir), [])
+    await stopCleanly(t, first)
   })
 
   t.test('a server killed with SIGKILL: the next one stops the Postgres it left running and starts its own', async (t) => {
-    const killed = spawnServer(env)
-    t.teardown(() => { kill(killed) })
-    await waitForOk(`${base}/readyz`, 120_000)
-    const orphan = await postmasterPid(dataDir)
+    const { server: killed, postmaster: orphan } = await serve(t)
     killed.child.kill('SIGKILL')
     await killed.exited
     t.ok(alive(orphan), 'its Postgres ran on')
 
-    const next = spawnServer(env)
-    t.teardown(() => { kill(next) })
-    await waitForOk(`${base}/readyz`, 120_000)
+    const { server: next, postmaster } = await serve(t)
     t.notOk(alive(orphan), 'that Postgres was stopped')
-    t.not(await postmasterPid(dataDir), orphan, 'and one of its own runs')
-    next.child.kill('SIGTERM')
-    t.equal(await next.exited, 0)
-    t.same(await postgresOn(clusterDir), [])
+    t.not(postmaster, orphan, 'and one of its own runs')
+    await stopCleanly(t, next)
   })
 
   t.test('Postgres killed: restarted; when restarts fail, /healthz answers 503', async (t) => {
-    const server = spawnServer(env)
-    t.teardown(() => { kill(server) })
-    await waitForOk(`${base}/readyz`, 120_000)
-    const killed = await postmasterPid(dataDir)
+    const { server, postmaster: killed } = await serve(t)
     process.kill(killed, 'SIGKILL')
     await until('Postgres restarted', async () => await postmasterPid(dataDir) !== killed && await status(`${base}/readyz`) === 200)
     t.equal(await status(`${base}/healthz`), 200, 'restarted by the server itself')
@@ -156,10 +155,7 @@ t.test('one DATA_DIR: npm start and signals, a second server, Postgres killed', 
     t.same(await (await fetch(`${base}/healthz`)).json(), { status: 'failing', reason: 'the embedded Postgres exited and 2 restarts failed' })
     t.equal(await status(`${base}/readyz`), 503)
     t.match(server.output(), /"msg":"embedded postgres cannot be restarted; \/healthz fails from now on"/)
-
-    server.child.kill('SIGTERM')
-    t.equal(await server.exited, 0)
-    t.same(await postgresOn(clusterDir), [])
+    await stopCleanly(t, server)
   })
 })
 
