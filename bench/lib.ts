@@ -23,9 +23,9 @@ export { freePort, waitForOk } from '../test/helpers/process.js'
 export async function benchDatabase (work: string, prefix: string, cleanups: Array<() => Promise<unknown>>): Promise<string> {
   let adminUrl = process.env.DATABASE_URL
   if (adminUrl === undefined) {
-    const embedded = await startEmbeddedPostgres({ dataDir: join(work, 'pg'), port: await freePort(), log: pino({ level: 'warn' }), database: 'postgres' })
+    const embedded = await startEmbeddedPostgres({ dataDir: join(work, 'pg'), port: await freePort(), log: pino({ level: 'warn' }), purpose: 'benchmark' })
     cleanups.unshift(embedded.stop)
-    adminUrl = embedded.url
+    adminUrl = embedded.adminUrl
   }
   const name = `${prefix}_${randomBytes(4).toString('hex')}`
   const admin = new pg.Client({ connectionString: adminUrl })

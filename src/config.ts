@@ -26,6 +26,11 @@ const positiveInt = z.coerce
   .int({ message: 'must be a whole number' })
   .positive({ message: 'must be greater than 0' })
 
+const nonNegativeInt = z.coerce
+  .number({ message: 'must be a number' })
+  .int({ message: 'must be a whole number' })
+  .min(0, { message: 'must be 0 or more' })
+
 /**
  * Every setting the server reads from the environment. Later features add theirs here,
  * so that one look at this file tells an operator what can be configured.
@@ -42,6 +47,10 @@ export const configSchema = z.object({
   MIGRATE_ON_START: booleanFlag.default(true),
   /** Port of the embedded Postgres started when DATABASE_URL is not set. */
   EMBEDDED_PG_PORT: port.default(54329),
+  /** Restarts in a row of an embedded Postgres that exited by itself; when they fail, /healthz answers 503. */
+  EMBEDDED_PG_RESTARTS: nonNegativeInt.default(5),
+  /** At shutdown, how long requests still running (a download) may go on before their connections are closed, in ms. */
+  SHUTDOWN_GRACE_MS: nonNegativeInt.default(10_000),
   /** Requests per address per window on the public iupdate.php endpoint. */
   RATE_LIMIT_MAX: positiveInt.default(120),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),

@@ -49,7 +49,8 @@ t.test('without DATABASE_URL: an embedded Postgres in DATA_DIR, data kept across
   const second = spawnServer({ ...env, PORT: String(port2) })
   t.teardown(() => { second.child.kill('SIGKILL') })
   await waitForOk(`http://127.0.0.1:${port2}/readyz`, 120_000)
-  const rows = await adminQuery('SELECT program FROM pcid WHERE id = $1', [pcid.slice(5)], `postgresql://postgres:postgres@127.0.0.1:${env.EMBEDDED_PG_PORT}/iupdate`)
+  const password = /^127\.0\.0\.1:\*:\*:iupdate:(\S+)$/m.exec(await readFile(join(dataDir, 'pgpass'), 'utf8'))?.[1] ?? ''
+  const rows = await adminQuery('SELECT program FROM pcid WHERE id = $1', [pcid.slice(5)], `postgresql://iupdate:${password}@127.0.0.1:${env.EMBEDDED_PG_PORT}/iupdate`)
   t.same(rows, [{ program: 'ishop' }], 'the PCID issued before the restart is still there')
   second.child.kill('SIGTERM')
   t.equal(await second.exited, 0)

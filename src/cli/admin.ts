@@ -25,7 +25,7 @@ if (noun !== 'token' || !['create', 'revoke', 'list'].includes(verb ?? '')) {
 try {
   const config = loadConfig()
   const embedded = config.DATABASE_URL === undefined
-    ? await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log: pino({ level: 'warn' }) })
+    ? await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log: pino({ level: 'warn' }), purpose: 'npm run admin', whenInUse: 'share' })
     : undefined
   const url = config.DATABASE_URL ?? embedded!.url
   await migrate(url)

@@ -29,7 +29,7 @@ const to = await readFile(join(PACKAGE_ROOT, 'prisma', 'schema.prisma'), 'utf8')
 
 const config = loadConfig()
 const embedded = config.DATABASE_URL === undefined
-  ? await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log: pino({ level: 'warn' }) })
+  ? await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log: pino({ level: 'warn' }), purpose: 'npm run db:diff', whenInUse: 'share' })
   : undefined
 const sql = await diffSchemas(from, to, config.DATABASE_URL ?? embedded!.url).finally(async () => await embedded?.stop())
 if (sql.trim() === '' || /^-- This is an empty migration\.?\s*$/.test(sql.trim())) {

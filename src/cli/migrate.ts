@@ -3,15 +3,16 @@
  * Postgres in DATA_DIR when DATABASE_URL is not set, and exits.
  */
 import pino from 'pino'
-import { ConfigError, loadConfig } from '../config.js'
+import { loadConfig } from '../config.js'
 import { startEmbeddedPostgres } from '../db/embedded.js'
 import { migrate } from '../db/migrate.js'
+import { startupFailureLine } from '../startup.js'
 
 try {
   const config = loadConfig()
   const log = pino({ level: config.LOG_LEVEL })
   const embedded = config.DATABASE_URL === undefined
-    ? await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log })
+    ? await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log, purpose: 'npm run db:migrate', whenInUse: 'share' })
     : undefined
   try {
     const result = await migrate(config.DATABASE_URL ?? embedded!.url)
@@ -20,6 +21,6 @@ try {
     await embedded?.stop()
   }
 } catch (err) {
-  process.stderr.write(`${err instanceof ConfigError ? '' : 'migration failed: '}${(err as Error).message}\n`)
+  process.stderr.write(`${startupFailureLine(err)}\n`)
   process.exit(1)
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
+import type { Test } from 'tap'
 import { PACKAGE_ROOT } from '../../src/paths.js'
 
 /** The compiled server (`npm test` builds it first), as `npm start` runs it. */
@@ -43,4 +44,15 @@ export async function waitForOk (url: string, timeoutMs = 60_000): Promise<void>
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`)
+}
+
+/** Holds `port` on 127.0.0.1 until the test ends: a port in use by another program. */
+export async function occupyPort (t: Test, port: number): Promise<Server> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', resolve)
+  })
+  t.teardown(() => { server.close() })
+  return server
 }

@@ -1,11 +1,25 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { pendingMigrations, readMigrations } from '../../db/migrate.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Set by src/server.ts: why this process cannot recover by itself (its embedded Postgres
+     * could not be restarted), else undefined. A supervisor restarts it on a failing /healthz.
+     */
+    unrecoverable?: () => string | undefined
+  }
+}
+
 /** Liveness and readiness for orchestrators and load balancers. */
 const healthRoutes: FastifyPluginAsync = async (fastify) => {
   const expected = (await readMigrations()).map((migration) => migration.name)
 
-  fastify.get('/healthz', async () => ({ status: 'ok' }))
+  fastify.get('/healthz', async (request, reply) => {
+    const failure = fastify.unrecoverable?.()
+    if (failure === undefined) return { status: 'ok' }
+    return await reply.status(503).send({ status: 'failing', reason: failure })
+  })
 
   fastify.get('/readyz', async (request, reply) => {
     try {
