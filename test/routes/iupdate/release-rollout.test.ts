@@ -4,7 +4,9 @@ import { adminApi } from '../../helpers/admin.js'
 import { adminQuery } from '../../helpers/db.js'
 import { buildReleaseWorld, insertPcids, poll, pollAll, PROGRAM } from '../../helpers/release.js'
 
-// Release control through f=qrymaxver (docs/protocol.md §3, "Release control").
+// Release control through f=qrymaxver (docs/protocol.md §3, "Release control"): rollouts and halts.
+// Tens of thousands of polls on a shared machine: more time than tap's default.
+t.setTimeout(300_000)
 const PCS = 10_000
 const v = (version: string): string => `/api/v1/programs/${PROGRAM}/versions/${version}`
 
