@@ -174,6 +174,24 @@ export class LicenseCache {
     this.statuses.clear()
   }
 
+  /**
+   * What release control knows of a PC for one program outside a poll (f=newveravail): its
+   * channel, beta when the PCID or a license of the program holding its seat is, and the
+   * lowest pin of those licenses. Undefined: no such PCID.
+   */
+  async releaseFacts (pcid: string, program: string): Promise<{ channel: Channel, pins: string[] } | undefined> {
+    const row = await this.prisma.pcid.findUnique({
+      where: { id: pcid.toUpperCase() },
+      select: { channel: true, seats: { where: { license: { program: { name: program } } }, select: { license: { select: { channel: true, pin: true } } } } }
+    })
+    if (row === null) return undefined
+    const licenses = row.seats.map((s) => s.license)
+    return {
+      channel: row.channel === 'beta' || licenses.some((l) => l.channel === 'beta') ? 'beta' : 'stable',
+      pins: licenses.flatMap((l) => l.pin === null ? [] : [l.pin])
+    }
+  }
+
   /** After a PCID's channel changed through this instance: read again at its next poll. */
   evictPcid (pcid: string): void {
     this.channels.delete(pcid)

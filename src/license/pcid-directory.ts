@@ -28,24 +28,6 @@ export type PcidDetail = Prisma.PcidGetPayload<{ include: typeof withSeats }>
 export class PcidDirectory {
   constructor (private readonly prisma: PrismaClient, private readonly flush: () => Promise<void>, private readonly options: { audit: AuditLog, changed: (pcid: string) => void }) {}
 
-  /**
-   * What release control knows of a PC for one program outside a poll (f=newveravail): its
-   * channel, beta when the PCID or a license of the program holding its seat is, and the
-   * lowest pin of those licenses. Undefined: no such PCID.
-   */
-  async releaseFacts (pcid: string, program: string): Promise<{ channel: Channel, pins: string[] } | undefined> {
-    const row = await this.prisma.pcid.findUnique({
-      where: { id: pcid.toUpperCase() },
-      select: { channel: true, seats: { where: { license: { program: { name: program } } }, select: { license: { select: { channel: true, pin: true } } } } }
-    })
-    if (row === null) return undefined
-    const licenses = row.seats.map((s) => s.license)
-    return {
-      channel: row.channel === 'beta' || licenses.some((l) => l.channel === 'beta') ? 'beta' : 'stable',
-      pins: licenses.flatMap((l) => l.pin === null ? [] : [l.pin])
-    }
-  }
-
   /** Sets a PC's release channel (docs/protocol.md §3); audited. */
   async setChannel (pcid: string, channel: Channel, actor: string): Promise<PcidDetail> {
     const id = pcid.toUpperCase()

@@ -79,3 +79,16 @@ export async function pollAll (app: FastifyInstance, pcids: readonly string[], v
   await Promise.all(Array.from({ length: concurrency }, worker))
   return offers
 }
+
+/** Waits until `check` resolves true (the periodic job and catalog refreshes run on their own), for at most `ms`. */
+export async function until (check: () => Promise<boolean>, ms: number): Promise<void> {
+  const started = Date.now()
+  while (!await check()) {
+    if (Date.now() - started > ms) throw new Error(`not true within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+export async function sleep (ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms))
+}

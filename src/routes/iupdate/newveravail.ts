@@ -24,7 +24,7 @@ export const newveravail: IupdateFunction = async ({ request, reply, fields, app
   const pcid = scalar(fields, 'pcid')?.trim().toUpperCase()
   // An unknown or malformed pcid is no PC: the page names what every PC is offered.
   if (pcid !== undefined && /^[0-9A-Z]{26}$/.test(pcid)) {
-    const facts = await app.pcidDirectory.releaseFacts(pcid, program)
+    const facts = await app.licenses.releaseFacts(pcid, program)
     if (facts !== undefined) {
       const pins = facts.pins.map(parseVersion).filter((pin) => pin !== null).sort(compareVersions)
       Object.assign(seeker, { pcid, channel: facts.channel, pin: pins[0] ?? null })
