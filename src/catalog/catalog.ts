@@ -29,6 +29,15 @@ export interface VersionInfo {
 
 type LogFn = (obj: object, msg: string) => void
 
+/** An audited change that other instances act on at their next refresh (see Catalog.onChange). */
+export interface AuditedChange { action: string, target: string }
+
+/**
+ * Audit actions after which every instance reads the license or PCID again (their release
+ * channel and pin, docs/protocol.md §3): the audit log is the feed, read with each refresh.
+ */
+const FOLLOWED_ACTIONS = ['license.update', 'license.seat.free', 'pcid.update']
+
 export class Catalog {
   private programs = new Map<string, ProgramInfo>()
   private versions = new Map<string, VersionInfo>()
@@ -38,6 +47,9 @@ export class Catalog {
   private beta = new Set<string>()
   private timer: NodeJS.Timeout | undefined
   private loaded = false
+  /** The last audit entry seen; undefined until the first refresh. */
+  private lastAuditId: bigint | undefined
+  private readonly listeners: Array<(change: AuditedChange) => void> = []
 
   constructor (private readonly prisma: PrismaClient, private readonly options: { refreshMs: number, log: { warn: LogFn } }) {}
 
@@ -55,7 +67,13 @@ export class Catalog {
     return this.loaded
   }
 
+  /** Called for each followed change (FOLLOWED_ACTIONS) audited by any instance since the last refresh. */
+  onChange (listener: (change: AuditedChange) => void): void {
+    this.listeners.push(listener)
+  }
+
   async refresh (): Promise<void> {
+    await this.followChanges()
     const rows = await this.prisma.program.findMany({ include: { versions: true } })
     const programs = new Map<string, ProgramInfo>()
     const versions = new Map<string, VersionInfo>()
@@ -75,6 +93,22 @@ export class Catalog {
     this.controlled = controlled
     this.beta = beta
     this.loaded = true
+  }
+
+  /** Reads the followed audit entries after the last one seen (by the primary key: a range of a few rows). */
+  private async followChanges (): Promise<void> {
+    if (this.lastAuditId === undefined) {
+      const [row] = await this.prisma.$queryRaw<Array<{ id: bigint }>>`SELECT coalesce(max(id), 0)::int8 AS id FROM audit_log`
+      this.lastAuditId = row.id
+      return
+    }
+    const rows = await this.prisma.$queryRaw<Array<{ id: bigint, action: string, target: string }>>`
+      SELECT id, action, target FROM audit_log WHERE id > ${this.lastAuditId} ORDER BY id`
+    for (const row of rows) {
+      this.lastAuditId = row.id
+      if (!FOLLOWED_ACTIONS.includes(row.action)) continue
+      for (const listener of this.listeners) listener({ action: row.action, target: row.target })
+    }
   }
 
   program (name: string): ProgramInfo | undefined {

@@ -64,3 +64,25 @@ t.test('a beta version reaches beta PCs only (by license or by PCID); beta PCs s
   t.equal((await adminApi(world.app, 'PATCH', '/api/v1/pcids/7Q2M9K4XWJ3HN8RT5VCZ6DPA1E', { channel: 'beta' })).status, 404)
   t.equal((await adminApi(world.app, 'PATCH', `/api/v1/pcids/${betaPcids[0]}`, { channel: 'alpha' })).status, 400)
 })
+
+t.test('a pin or channel set through one instance applies on another within CATALOG_REFRESH_MS, not LICENSE_CACHE_MS', async (t) => {
+  const REFRESH = 300
+  const env = { CATALOG_REFRESH_MS: String(REFRESH), LICENSE_CACHE_MS: '600000' }
+  const a = await buildReleaseWorld(t, env)
+  const b = await buildReleaseWorld(t, env, { databaseUrl: a.databaseUrl, root: a.root })
+  await writeTree(a.root, { 'app/3.1/setup.exe': 'beta 3.1' })
+  await a.app.repository.rescan(PROGRAM)
+  await b.app.repository.rescan(PROGRAM)
+  await adminApi(a.app, 'PATCH', v('3.1'), { channel: 'beta' })
+  const [pcid, other] = await insertPcids(a.databaseUrl, 2)
+  const key = await a.license()
+  await new Promise((resolve) => setTimeout(resolve, REFRESH * 2))
+  t.equal((await poll(b.app, pcid, '1.0', key)).ok, '3.0', 'B has read and keeps the license')
+  t.equal((await poll(b.app, other, '1.0')).ok, '3.0', 'and the PCID')
+
+  await adminApi(a.app, 'PATCH', `/api/v1/licenses/${key}`, { pin: '2' })
+  await adminApi(a.app, 'PATCH', `/api/v1/pcids/${other}`, { channel: 'beta' })
+  await new Promise((resolve) => setTimeout(resolve, REFRESH + 250))
+  t.equal((await poll(b.app, pcid, '1.0', key)).ok, '2.5', 'the pin holds on B')
+  t.equal((await poll(b.app, other, '1.0')).ok, '3.1', 'the beta PCID gets the beta on B')
+})
