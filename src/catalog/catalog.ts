@@ -83,7 +83,8 @@ export interface Release {
 }
 
 /**
- * The version a program offers: its highest version folder that is not yanked. Its release
+ * The version a program offers: its highest version folder that is not yanked and has a file
+ * to download (a folder placed by hand with none is skipped: docs/protocol.md §5). Its release
  * date is the one recorded for it, else the time of the newest file in the folder.
  */
 export function latestRelease (repository: Repository, catalog: Catalog, program: string): Release | undefined {
@@ -91,7 +92,7 @@ export function latestRelease (repository: Repository, catalog: Catalog, program
   for (let i = versions.length - 1; i >= 0; i--) {
     const folder = versions[i]
     const info = catalog.version(program, folder.name)
-    if (info?.yanked === true) continue
+    if (info?.yanked === true || folder.files.length === 0) continue
     return {
       folder,
       releasedAt: info?.releasedAt ?? filesReleasedAt(folder),

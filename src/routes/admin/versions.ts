@@ -23,6 +23,7 @@ const versionRoutes: FastifyPluginAsyncZod = async (fastify) => {
       notesEn: info?.notesEn ?? null,
       notesEl: info?.notesEl ?? null,
       yanked: info?.yanked ?? false,
+      problems: folder?.problems ?? [],
       files: (folder?.files ?? []).map((f) => ({ path: f.path, file: f.file, dest: f.dest, size: f.size, sha256: f.sha256, date: f.date }))
     }
   }
