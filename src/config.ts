@@ -66,6 +66,8 @@ export const configSchema = z.object({
   BODY_TIMEOUT_SECONDS: positiveInt.default(30),
   /** Seconds a message with attachments (multipart, f=sendmsg) may take to arrive. */
   MESSAGE_BODY_TIMEOUT_SECONDS: positiveInt.default(900),
+  /** Seconds an admin upload (multipart files, a CSV import) may take to arrive; other admin bodies have BODY_TIMEOUT_SECONDS. */
+  UPLOAD_TIMEOUT_SECONDS: positiveInt.default(3600),
   /** Size of the Postgres connection pool of this instance. */
   DB_POOL_MAX: positiveInt.default(10),
   /** Seconds a client is told to wait (Retry-After) while the database is unreachable. */

@@ -199,7 +199,8 @@ export interface Release {
 }
 
 /**
- * The version a program offers: its highest version folder that is not yanked. Its release
+ * The version a program offers: its highest version folder that is not yanked and has a file
+ * to download (a folder placed by hand with none is skipped: docs/protocol.md §5). Its release
  * date is the one recorded for it, else the time of the newest file in the folder.
  */
 export function latestRelease (repository: Repository, catalog: Catalog, program: string): Release | undefined {
@@ -207,7 +208,7 @@ export function latestRelease (repository: Repository, catalog: Catalog, program
   for (let i = versions.length - 1; i >= 0; i--) {
     const folder = versions[i]
     const info = catalog.version(program, folder.name)
-    if (info?.yanked === true) continue
+    if (!offerable(folder, info)) continue
     return toRelease(folder, info)
   }
   return undefined
@@ -228,7 +229,7 @@ export function offeredRelease (repository: Repository, catalog: Catalog, progra
     for (const folder of versions) {
       if (compareVersions(folder.version, current) <= 0) continue
       const info = catalog.version(program, folder.name)
-      if (info?.yanked !== true && info?.control?.requiredStep === true && seesChannel(seeker.channel, info.control.channel)) {
+      if (offerable(folder, info) && info?.control?.requiredStep === true && seesChannel(seeker.channel, info.control.channel)) {
         ceiling = folder
         break
       }
@@ -239,12 +240,17 @@ export function offeredRelease (repository: Repository, catalog: Catalog, progra
   for (let i = versions.length - 1; i >= 0; i--) {
     const folder = versions[i]
     const info = catalog.version(program, folder.name)
-    if (info?.yanked === true) continue
+    if (!offerable(folder, info)) continue
     if (current !== null && compareVersions(folder.version, current) <= 0) return toRelease(folder, info)
     if (ceiling !== undefined && compareVersions(folder.version, ceiling.version) > 0) continue
     if (mayTake(folder.version, info?.control, seeker, now, cohort)) return toRelease(folder, info)
   }
   return undefined
+}
+
+/** A version folder that may be offered at all: not yanked, and with something to download. */
+function offerable (folder: Folder, info: VersionInfo | undefined): boolean {
+  return info?.yanked !== true && folder.files.length > 0
 }
 
 function toRelease (folder: Folder, info: VersionInfo | undefined): Release {

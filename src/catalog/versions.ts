@@ -6,6 +6,7 @@ import type { AuditLog } from '../admin/audit-log.js'
 import { badRequest, conflict, notFound } from '../errors.js'
 import { type Staging, TargetExistsError, writeFileAtomic } from '../storage/publish.js'
 import type { Repository } from '../storage/repository.js'
+import { DEST_TEMP, folderProblems, plannedListing, readControlFile } from '../storage/scan.js'
 import { encodeControlFile } from '../storage/text-files.js'
 import { compareVersions, parseVersion } from '../storage/version.js'
 import { type Catalog, filesReleasedAt } from './catalog.js'
@@ -72,6 +73,9 @@ export class VersionRecords {
       if (staging.files.length === 0) throw badRequest('No files: a version needs at least one file.')
       if (repository.version(owner.name, version) !== undefined) throw conflict(`Version ${version} of ${owner.name} exists already.`)
       if (release.rename !== undefined) await staging.write('@rename.txt', Readable.from([encodeControlFile(release.rename)]), maxBytes)
+      const planned = plannedListing(staging.files.map((f) => f.path), await readControlFile(join(staging.dir, '@rename.txt')), DEST_TEMP)
+      const problems = folderProblems(planned.files, planned.skipped)
+      if (problems.length > 0) throw badRequest(`The version cannot be published: ${problems.join('; ')}.`, problems.map((message) => ({ field: 'files', message })))
       await staging.commitFolder([owner.name, version])
     } catch (err) {
       await staging.discard()

@@ -119,3 +119,8 @@ export async function pendingMigrations (query: (sql: string) => Promise<Array<{
   }
   return expected.filter((name) => !applied.has(name))
 }
+
+/** The migrations the database behind `pool` has not applied: what /readyz reports. */
+export async function pendingOn (pool: Pick<pg.Pool, 'query'>, expected: string[]): Promise<string[]> {
+  return await pendingMigrations(async (sql) => (await pool.query<{ migration_name: string }>(sql)).rows, expected)
+}

@@ -13,7 +13,9 @@ export function bodyDeadline (request: FastifyRequest, ms: number): void {
   const timer = setTimeout(() => {
     if (raw.complete) return
     request.log.info({ limitMs: ms }, 'request body too slow; connection closed')
-    raw.socket.destroy()
+    // Injected requests (light-my-request) have no real socket.
+    if (typeof raw.socket?.destroy === 'function') raw.socket.destroy()
+    else raw.destroy()
   }, ms)
   timer.unref()
   raw.once('end', () => clearTimeout(timer))

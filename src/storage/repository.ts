@@ -184,6 +184,7 @@ export class Repository {
         onDirectory: (dir) => dirs.add(dir),
         onProblem: (problem: ScanProblem) => this.log.warn(problem, 'repository entry skipped')
       }, program)
+      reportProblems(this.log, this.programs.get(program), result.index)
       this.programs.set(program, result.index)
       if (result.unsettled > 0) this.schedule(program, this.settleMs)
       this.log.debug({ program, files: result.index.files.size, unsettled: result.unsettled, ms: Date.now() - started }, 'program scanned')
@@ -244,4 +245,21 @@ export class Repository {
       return undefined
     }
   }
+}
+
+/**
+ * Logs the problems of the folders of a scanned program (folderProblems: nothing to download,
+ * names that clash on Windows), once: only a folder whose problems changed since the last scan.
+ */
+function reportProblems (log: { warn: (obj: object, msg: string) => void }, before: ProgramIndex | undefined, after: ProgramIndex): void {
+  const known = new Map<string, readonly string[]>()
+  for (const folder of before === undefined ? [] : foldersOf(before)) known.set(folder.name, folder.problems)
+  for (const folder of foldersOf(after)) {
+    if (folder.problems.length === 0 || known.get(folder.name)?.join('\n') === folder.problems.join('\n')) continue
+    log.warn({ program: after.name, folder: folder.name, problems: folder.problems }, 'repository folder has problems')
+  }
+}
+
+function foldersOf (index: ProgramIndex): Folder[] {
+  return [...index.versions, ...index.updates.parts.map((f) => ({ ...f, name: `updates/${f.name}` })), ...[...index.updates.serials.values()].map((f) => ({ ...f, name: `updates/${f.name}` }))]
 }

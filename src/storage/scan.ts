@@ -30,6 +30,8 @@ export interface Folder {
   readonly name: string
   readonly version: Version
   readonly files: readonly RepoFile[]
+  /** What the vendor should fix (folderProblems): nothing listed, files that clash on Windows, files too deep. */
+  readonly problems: readonly string[]
 }
 
 export interface ProgramIndex {
@@ -105,7 +107,7 @@ export async function scanProgram (ctx: ScanContext, program: string): Promise<S
     if (version === null) continue
     const versionDir = await childDirectory(ctx, dir, entry)
     if (versionDir === null) continue
-    versions.push({ name: entry.name, version, files: await scanFolder(ctx, state, versionDir, `${program}/${entry.name}`, DEST_TEMP) })
+    versions.push({ name: entry.name, version, ...await scanFolder(ctx, state, versionDir, `${program}/${entry.name}`, DEST_TEMP) })
   }
   versions.sort((a, b) => compareVersions(a.version, b.version))
   const files = new Map<string, RepoFile>()
@@ -127,14 +129,14 @@ async function scanUpdates (ctx: ScanContext, state: ScanState, dir: string, pre
     if (entry.name.startsWith('@') && entry.name.length > 1) {
       const serialDir = await childDirectory(ctx, dir, entry)
       if (serialDir === null) continue
-      serials.set(normalizeSerial(entry.name.slice(1)), { name: entry.name, version: [], files: await scanFolder(ctx, state, serialDir, `${prefix}/${entry.name}`, DEST_PROG) })
+      serials.set(normalizeSerial(entry.name.slice(1)), { name: entry.name, version: [], ...await scanFolder(ctx, state, serialDir, `${prefix}/${entry.name}`, DEST_PROG) })
       continue
     }
     const version = parseVersion(entry.name)
     if (version === null) continue
     const partDir = await childDirectory(ctx, dir, entry)
     if (partDir === null) continue
-    parts.push({ name: entry.name, version, files: await scanFolder(ctx, state, partDir, `${prefix}/${entry.name}`, DEST_PROG) })
+    parts.push({ name: entry.name, version, ...await scanFolder(ctx, state, partDir, `${prefix}/${entry.name}`, DEST_PROG) })
   }
   parts.sort((a, b) => compareVersions(a.version, b.version))
   return { parts, serials, install: await readInstall(join(dir, '@install.txt')) }
@@ -146,7 +148,16 @@ async function scanUpdates (ctx: ScanContext, state: ScanState, dir: string, pre
  * any other subfolder to `baseDest\<subfolder>`. Deeper folders stay in FILE with backslashes.
  * Other `@` names (the control files) are never listed.
  */
-async function scanFolder (ctx: ScanContext, state: ScanState, dir: string, prefix: string, baseDest: string): Promise<RepoFile[]> {
+async function scanFolder (outer: ScanContext, state: ScanState, dir: string, prefix: string, baseDest: string): Promise<{ files: RepoFile[], problems: string[] }> {
+  const skipped: string[] = []
+  // What is left out for being too deep is one of the folder's problems, besides being logged.
+  const ctx: ScanContext = {
+    ...outer,
+    onProblem: (problem) => {
+      if (problem.problem.startsWith('deeper than')) skipped.push(`${problem.path}: ${problem.problem}`)
+      outer.onProblem?.(problem)
+    }
+  }
   ctx.onDirectory?.(dir)
   const rename = parseRename(await readControlFile(join(dir, '@rename.txt')))
   const files: RepoFile[] = []
@@ -169,7 +180,52 @@ async function scanFolder (ctx: ScanContext, state: ScanState, dir: string, pref
       if (file !== null) files.push(file)
     }
   }))
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  // A file still being written is left out for now, not a problem of the folder.
+  return { files, problems: state.unsettled > 0 && files.length === 0 ? skipped : folderProblems(files, skipped) }
+}
+
+/**
+ * What a vendor must fix in a folder (docs/protocol.md §5): nothing to download (no file is
+ * listed: only control files, or all deeper than MAX_DEPTH folders), and files that would land
+ * on one path on Windows, whose file names ignore case (`A.dll` and `a.dll`, or two
+ * subfolders renamed to one destination). `skipped`: files left out, said already.
+ */
+export function folderProblems (files: ReadonlyArray<Pick<RepoFile, 'path' | 'file' | 'dest'>>, skipped: readonly string[] = []): string[] {
+  const problems = [...skipped]
+  if (files.length === 0) problems.push('nothing to download: no file of the folder is listed')
+  const byTarget = new Map<string, string>()
+  for (const file of files) {
+    const target = `${file.dest}\\${file.file}`
+    const other = byTarget.get(target.toLowerCase())
+    if (other === undefined) byTarget.set(target.toLowerCase(), file.path)
+    else problems.push(`${other} and ${file.path} land on one path on Windows: ${target}`)
+  }
+  return problems
+}
+
+/**
+ * How the files of a version folder about to be published would be listed (the rules of
+ * scanFolder and walk, on the paths alone): their FILE and DEST, and those too deep. For
+ * refusing a folder whose problems (folderProblems) would only show once it is in place.
+ */
+export function plannedListing (paths: readonly string[], renameText: string, baseDest: string): { files: Array<Pick<RepoFile, 'path' | 'file' | 'dest'>>, skipped: string[] } {
+  const rename = parseRename(renameText)
+  const files: Array<Pick<RepoFile, 'path' | 'file' | 'dest'>> = []
+  const skipped: string[] = []
+  for (const path of paths) {
+    const segments = path.split('/')
+    const [first, ...rest] = segments
+    if (first.startsWith('@') && (first.toLowerCase() !== WIN32_FOLDER || rest.length === 0)) continue
+    if (segments.length - 1 > MAX_DEPTH) {
+      skipped.push(`${path}: deeper than ${MAX_DEPTH} folders; not listed`)
+      continue
+    }
+    if (rest.length === 0) files.push({ path, file: first, dest: baseDest })
+    else if (first.toLowerCase() === WIN32_FOLDER) files.push({ path, file: rest.join('\\'), dest: DEST_WIN32 })
+    else files.push({ path, file: rest.join('\\'), dest: rename.get(first.toLowerCase()) ?? `${baseDest}\\${first}` })
+  }
+  return { files, skipped }
 }
 
 async function walk (ctx: ScanContext, state: ScanState, dir: string, prefix: string, dest: string, below: string, out: RepoFile[], depth: number): Promise<void> {
@@ -272,7 +328,7 @@ async function statSafe (path: string): Promise<Stats | null> {
   }
 }
 
-async function readControlFile (path: string): Promise<string> {
+export async function readControlFile (path: string): Promise<string> {
   try {
     return decodeControlFile(await readFile(path))
   } catch {

@@ -119,6 +119,41 @@ t.test('a request body that trickles in is cut off at BODY_TIMEOUT_SECONDS', asy
   t.ok(closed < 5000, `closed after ${closed} ms`)
 })
 
+/** Milliseconds until the server closes a connection whose body trickles in (a byte per 200 ms), or `giveUpMs`. */
+async function trickle (base: string, head: string, giveUpMs: number): Promise<number> {
+  const started = Date.now()
+  return await new Promise<number>((resolve) => {
+    const socket = connect(Number(new URL(base).port), '127.0.0.1', () => {
+      socket.write(head)
+      const drip = setInterval(() => { if (!socket.destroyed) socket.write('a') }, 200)
+      const done = (): void => { clearInterval(drip); resolve(Date.now() - started) }
+      socket.on('close', done)
+      setTimeout(() => { socket.destroy() }, giveUpMs).unref()
+    })
+    socket.on('error', () => {})
+  })
+}
+
+t.test('admin API bodies: JSON within BODY_TIMEOUT_SECONDS, uploads and imports within UPLOAD_TIMEOUT_SECONDS', async (t) => {
+  const built = await buildTestApp(t, { ADMIN_TOKEN: ADMIN, BODY_TIMEOUT_SECONDS: '1', UPLOAD_TIMEOUT_SECONDS: '2' })
+  const base = await listen(built.app)
+  const head = (path: string, type: string): string => `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\nContent-Type: ${type}\r\nContent-Length: 60000\r\n\r\n`
+  const json = await trickle(base, head('/api/v1/licenses', 'application/json') + '{"program":"', 8000)
+  t.ok(json < 1900, `a JSON body closed after ${json} ms`)
+  const upload = await trickle(base, head('/api/v1/programs/ishop/versions', 'multipart/form-data; boundary=x') + '--x\r\n', 8000)
+  t.ok(upload > 1900 && upload < 4500, `an upload closed after ${upload} ms (its own, longer limit)`)
+  const csv = await trickle(base, head('/api/v1/licenses/import', 'text/csv') + 'ishop,', 8000)
+  t.ok(csv > 1900 && csv < 4500, `a CSV import closed after ${csv} ms`)
+})
+
+t.test('the body deadline of an injected request whose body is never read does not throw', async (t) => {
+  const built = await buildTestApp(t, { ADMIN_TOKEN: ADMIN, BODY_TIMEOUT_SECONDS: '1' })
+  const res = await built.app.inject({ method: 'POST', url: '/api/v1/licenses', headers: { authorization: 'Bearer wrong', 'content-type': 'application/json' }, payload: '{"program":"ishop"}' })
+  t.equal(res.statusCode, 401)
+  // An uncaught TypeError from the timer (no socket to destroy) would fail this file.
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+})
+
 t.test('Range requests for all but the last byte spend a link within two answers, in a row or at once', async (t) => {
   const world = await buildWorld(t)
   const link = async (): Promise<string> => {

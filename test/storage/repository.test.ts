@@ -210,3 +210,30 @@ t.test('hashes are computed once per file version', async (t) => {
   t.equal(third.index.files.get('p/1.0/a.bin')?.sha256, sha('ONE'))
   t.equal(await sha256File(join(root, 'p/1.0/b.bin'), Infinity), sha('two'), 'large files are streamed')
 })
+
+t.test('folder problems: nothing to download, Windows name clashes, too deep; logged when they change', async (t) => {
+  const deep = `${Array.from({ length: 17 }, (_, i) => `d${i}`).join('/')}/deep.txt`
+  const root = await makeTree(t, {
+    'prog/1.0/setup.exe': 'fine',
+    'prog/2.0/@rename.txt': 'x=C:\\x\r\n',
+    'prog/2.1/A.dll': '1',
+    'prog/2.1/a.DLL': '2',
+    [`prog/2.2/${deep}`]: 'deep'
+  })
+  const log = recordingLog()
+  const repo = await openRepository(t, root, { log })
+  const problems = (name: string): readonly string[] | undefined => repo.program('prog')?.versions.find((f) => f.name === name)?.problems
+  t.same(problems('1.0'), [])
+  t.match(problems('2.0'), [/nothing to download/])
+  t.match(problems('2.1'), [/prog\/2\.1\/A\.dll and prog\/2\.1\/a\.DLL land on one path on Windows: %TEMP\\a\.DLL/])
+  t.match(problems('2.2'), [/deeper than 16 folders/, /nothing to download/])
+  await repo.rescan('prog')
+  const reported = (): unknown[] => log.entries.filter((e) => e.msg === 'repository folder has problems').map((e) => e.obj.folder)
+  t.same(reported().sort(), ['2.0', '2.1', '2.2'], 'each logged once over two scans')
+  await unlink(join(root, 'prog/2.1/a.DLL'))
+  await writeFile(join(root, 'prog/2.0/setup.exe'), 'now something')
+  await repo.rescan('prog')
+  t.same(problems('2.0'), [])
+  t.same(problems('2.1'), [])
+  t.same(reported().sort(), ['2.0', '2.1', '2.2'], 'fixed folders are not logged again')
+})

@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart'
 import type { FastifyPluginAsync } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { ApiError } from '../../errors.js'
+import { bodyDeadline } from '../../http/body-deadline.js'
 import adminPlugin from '../../plugins/admin.js'
 import catalogRecordsPlugin from '../../plugins/catalog-records.js'
 import downloadReportsPlugin from '../../plugins/download-reports.js'
@@ -40,7 +41,11 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
   // CSV imports arrive as text.
   fastify.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_request, body, done) => { done(null, body) })
 
+  const { BODY_TIMEOUT_SECONDS, UPLOAD_TIMEOUT_SECONDS } = fastify.config
   fastify.addHook('onRequest', async (request) => {
+    // Files and CSV imports may be large: they have their own, longer limit.
+    const type = request.headers['content-type'] ?? ''
+    bodyDeadline(request, (/^(multipart\/form-data|text\/csv|text\/plain)\b/i.test(type) ? UPLOAD_TIMEOUT_SECONDS : BODY_TIMEOUT_SECONDS) * 1000)
     const caller = await fastify.bearerTokens.identify(request.headers.authorization)
     if (!caller.ok) throw new ApiError(caller.status, caller.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', caller.reason)
     request.adminName = caller.name

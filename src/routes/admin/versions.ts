@@ -53,6 +53,7 @@ const versionRoutes: FastifyPluginAsyncZod = async (fastify) => {
       state: rolloutState(info?.control, new Date()),
       haltReason: info?.control?.haltReason ?? null,
       haltedAt: info?.control?.haltedAt ?? null,
+      problems: folder?.problems ?? [],
       files: (folder?.files ?? []).map((f) => ({ path: f.path, file: f.file, dest: f.dest, size: f.size, sha256: f.sha256, date: f.date }))
     }
   }

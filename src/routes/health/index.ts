@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { pendingMigrations, readMigrations } from '../../db/migrate.js'
+import { pendingOn, readMigrations } from '../../db/migrate.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,10 +23,7 @@ const healthRoutes: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/readyz', async (request, reply) => {
     try {
-      const pending = await pendingMigrations(
-        async (sql) => await fastify.prisma.$queryRawUnsafe<Array<{ migration_name: string }>>(sql),
-        expected
-      )
+      const pending = await pendingOn(fastify.pg, expected)
       if (pending.length > 0) {
         return await reply.status(503).send({ status: 'unavailable', database: 'reachable', pendingMigrations: pending })
       }
