@@ -94,6 +94,10 @@ export const configSchema = z.object({
   LICENSE_CACHE_MS: positiveInt.default(10_000),
   /** How often what clients report (version, serial, last contact) is written, in ms. */
   CONTACTS_FLUSH_MS: positiveInt.default(5_000),
+  /** How often each instance runs the release control job (scheduled rollout steps, automatic halts), in ms. */
+  ROLLOUT_JOB_INTERVAL_MS: positiveInt.default(60_000),
+  /** A download started this long ago, neither delivered nor confirmed, counts as failed for an automatic halt, in minutes. */
+  DOWNLOAD_STALL_MINUTES: positiveInt.default(60),
   /** How often expired download links are cleaned up, in minutes. */
   CLEANUP_INTERVAL_MINUTES: positiveInt.default(60),
   /** A bootstrap admin API token (24+ characters), for the first steps before `npm run admin -- token create`. */

@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import type { PrismaClient } from '../generated/prisma/client.js'
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js'
 import type { AuditLog } from '../admin/audit-log.js'
 import { badRequest, conflict, notFound } from '../errors.js'
 import { type Staging, TargetExistsError, writeFileAtomic } from '../storage/publish.js'
@@ -10,6 +10,8 @@ import { DEST_TEMP, folderProblems, plannedListing, readControlFile } from '../s
 import { encodeControlFile } from '../storage/text-files.js'
 import { compareVersions, parseVersion } from '../storage/version.js'
 import { type Catalog, filesReleasedAt } from './catalog.js'
+import type { AutoHalt, Channel } from './release-control.js'
+import { scheduleJson } from './rollouts.js'
 
 export interface Owner { id: number, name: string }
 
@@ -23,10 +25,34 @@ export interface Release {
   install?: string
 }
 
-export interface VersionChanges {
+export interface VersionChanges extends ReleaseSettings {
   notesEn?: string | null
   notesEl?: string | null
   releasedAt?: Date
+}
+
+/** Release control settings as the admin API takes them (docs/admin-api.md). */
+export interface ReleaseSettings {
+  rollout?: number
+  rolloutSchedule?: Array<{ at: Date, rollout: number }> | null
+  channel?: Channel
+  requiredStep?: boolean
+  minFromVersion?: string | null
+  autoHalt?: AutoHalt | null
+}
+
+/** The columns a version's changes write. */
+function columns ({ rolloutSchedule, autoHalt, ...rest }: VersionChanges): Prisma.ProgramVersionUncheckedUpdateInput {
+  const data: Prisma.ProgramVersionUncheckedUpdateInput = { ...rest }
+  if (rolloutSchedule !== undefined) {
+    const steps = [...(rolloutSchedule ?? [])].sort((a, b) => a.at.getTime() - b.at.getTime())
+    data.rolloutSchedule = steps.length === 0 ? Prisma.DbNull : scheduleJson(steps)
+  }
+  if (autoHalt !== undefined) {
+    data.autoHaltMaxFailureRate = autoHalt?.maxFailureRate ?? null
+    data.autoHaltMinDownloads = autoHalt?.minDownloads ?? null
+  }
+  return data
 }
 
 /**
@@ -85,10 +111,11 @@ export class VersionRecords {
   async edit (owner: Owner, version: string, changes: VersionChanges, actor: string): Promise<void> {
     const folder = this.deps.repository.version(owner.name, version)
     if (folder === undefined) throw notFound(`Version ${version} of ${owner.name}`)
+    const data = columns(changes)
     await this.prisma.programVersion.upsert({
       where: { programId_version: { programId: owner.id, version } },
-      create: { programId: owner.id, version, releasedAt: changes.releasedAt ?? filesReleasedAt(folder), notesEn: changes.notesEn ?? null, notesEl: changes.notesEl ?? null },
-      update: changes
+      create: { ...data, programId: owner.id, version, releasedAt: changes.releasedAt ?? filesReleasedAt(folder), notesEn: changes.notesEn ?? null, notesEl: changes.notesEl ?? null } as Prisma.ProgramVersionUncheckedCreateInput,
+      update: data
     })
     await this.changed(actor, 'version.update', `${owner.name}/${version}`, changes)
   }

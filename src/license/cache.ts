@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type pg from 'pg'
+import type { Channel } from '../catalog/release-control.js'
 import type { PrismaClient } from '../db/prisma.js'
 import type { LicenseFacts } from './entitlement.js'
 import type { LicenseForPcid } from './licenses.js'
@@ -19,6 +20,8 @@ export interface PollFacts {
   known: boolean
   /** The licenses found, by the serial that names them. */
   licenses: Map<string, LicenseForPcid>
+  /** The PCID's release channel; read only when the poll asked for it (`needChannel`), else 'stable'. */
+  channel: Channel
 }
 
 interface Row {
@@ -32,6 +35,9 @@ interface Row {
   bound: boolean
   used: number
   license_token: string | null
+  channel: Channel | null
+  pin: string | null
+  pcid_channel: Channel | null
 }
 
 /** The hot statement, prepared once per connection (pg's named statements). */
@@ -43,7 +49,8 @@ const FACTS = {
                 l.id, l.key, (SELECT p.name FROM program p WHERE p.id = l.program_id) AS program,
                 l.status, l.maintenance_end, l.seat_limit,
                 s.pcid IS NOT NULL AS bound, s.license_token,
-                (SELECT count(*) FROM seat c WHERE c.license_id = l.id)::int AS used
+                (SELECT count(*) FROM seat c WHERE c.license_id = l.id)::int AS used,
+                l.channel, l.pin, (SELECT channel FROM pcid WHERE id = $1) AS pcid_channel
            FROM (SELECT 1) one
            LEFT JOIN license l ON l.key = ANY($2::text[])
            LEFT JOIN seat s ON s.license_id = l.id AND s.pcid = $1`
@@ -65,26 +72,31 @@ export class LicenseCache {
   private readonly generations: LRUCache<string, number>
   private changes = 0
   private readonly reading = new Map<string, Promise<LicenseFacts['status'] | undefined>>()
+  /** PCIDs' release channels, read with their polls' facts; kept like the licenses. */
+  private readonly channels: LRUCache<string, Channel>
 
   constructor (private readonly pool: pg.Pool, private readonly prisma: PrismaClient, ttlMs: number, max = 50_000) {
     const ttl = Math.max(1, ttlMs)
     this.entries = new LRUCache({ max, ttl })
     this.statuses = new LRUCache({ max, ttl })
     this.generations = new LRUCache({ ttl, ttlAutopurge: true })
+    this.channels = new LRUCache({ max, ttl })
   }
 
   /**
    * The facts of a poll: from memory when this instance read them within ttlMs (and knows the
-   * PCID: `pcidKnown`), else in one statement.
+   * PCID: `pcidKnown`), else in one statement. `needChannel`: the PCID's channel is wanted
+   * too (a program of the poll has a beta version), from memory only if read within ttlMs.
    */
-  async facts (pcid: string, keys: string[], pcidKnown: boolean): Promise<PollFacts> {
+  async facts (pcid: string, keys: string[], pcidKnown: boolean, needChannel = false): Promise<PollFacts> {
     const licenses = new Map<string, LicenseForPcid>()
     for (const key of keys) {
       const entry = this.entries.get(entryKey(key, pcid))
       if (entry === undefined || entry.generation !== this.generation(key)) break
       licenses.set(key, entry.license)
     }
-    if (pcidKnown && licenses.size === keys.length) return { known: true, licenses }
+    const channel = needChannel ? this.channels.get(pcid) : 'stable'
+    if (pcidKnown && licenses.size === keys.length && channel !== undefined) return { known: true, licenses, channel }
     licenses.clear()
     const generations = keys.map((key) => this.generation(key))
     const { rows } = await this.pool.query<Row>({ ...FACTS, values: [pcid, keys] })
@@ -100,14 +112,18 @@ export class LicenseCache {
         seatLimit: row.seat_limit,
         bound: row.bound,
         used: row.used,
-        token: row.license_token
+        token: row.license_token,
+        channel: row.channel ?? 'stable',
+        pin: row.pin
       }
       licenses.set(row.key, license)
       // Kept only if no change was made through this instance while it was read.
       const at = keys.indexOf(row.key)
       if (at >= 0 && generations[at] === this.generation(row.key)) this.entries.set(entryKey(row.key, pcid), { license, generation: generations[at] })
     }
-    return { known: rows[0]?.known ?? false, licenses }
+    const pcidChannel = rows[0]?.pcid_channel ?? 'stable'
+    if (rows[0]?.known === true) this.channels.set(pcid, pcidChannel)
+    return { known: rows[0]?.known ?? false, licenses, channel: pcidChannel }
   }
 
   /**
@@ -156,6 +172,29 @@ export class LicenseCache {
     else this.generations.set(key, ++this.changes)
     // Statuses are kept by id; changes are rare, so all are read again.
     this.statuses.clear()
+  }
+
+  /**
+   * What release control knows of a PC for one program outside a poll (f=newveravail): its
+   * channel, beta when the PCID or a license of the program holding its seat is, and the
+   * lowest pin of those licenses. Undefined: no such PCID.
+   */
+  async releaseFacts (pcid: string, program: string): Promise<{ channel: Channel, pins: string[] } | undefined> {
+    const row = await this.prisma.pcid.findUnique({
+      where: { id: pcid.toUpperCase() },
+      select: { channel: true, seats: { where: { license: { program: { name: program } } }, select: { license: { select: { channel: true, pin: true } } } } }
+    })
+    if (row === null) return undefined
+    const licenses = row.seats.map((s) => s.license)
+    return {
+      channel: row.channel === 'beta' || licenses.some((l) => l.channel === 'beta') ? 'beta' : 'stable',
+      pins: licenses.flatMap((l) => l.pin === null ? [] : [l.pin])
+    }
+  }
+
+  /** After a PCID's channel changed through this instance: read again at its next poll. */
+  evictPcid (pcid: string): void {
+    this.channels.delete(pcid)
   }
 
   private generation (key: string): number {

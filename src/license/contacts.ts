@@ -16,6 +16,8 @@ export interface Contact {
   program: string
   version: string
   serial: string | null
+  /** The version the answer offered (OK[i]), for a rollout's count of PCs offered it. */
+  offered?: string | null
 }
 
 type LogFn = (obj: object, msg: string) => void
@@ -70,12 +72,13 @@ export class Contacts {
   record (contact: Contact): void {
     const key = `${contact.pcid}\u0000${contact.program}`
     const known = this.pending.get(key)
-    if (known !== undefined && known.version === contact.version && known.serial === contact.serial) {
+    const offered = contact.offered ?? null
+    if (known !== undefined && known.version === contact.version && known.serial === contact.serial && known.offered === offered) {
       known.at = Date.now()
       return
     }
     if (known === undefined && this.pending.size >= MAX_PENDING) return
-    this.pending.set(key, { pcid: contact.pcid, program: storable(contact.program), version: storable(contact.version), serial: contact.serial === null ? null : storable(contact.serial), at: Date.now() })
+    this.pending.set(key, { pcid: contact.pcid, program: storable(contact.program), version: storable(contact.version), serial: contact.serial === null ? null : storable(contact.serial), offered, at: Date.now() })
   }
 
   /** A LICENSE string signed for a PC holding a seat of the license: stored with the next flush. */
@@ -145,15 +148,15 @@ export class Contacts {
       WITH c AS (
         SELECT * FROM unnest(${rows.map((r) => r.pcid)}::text[], ${rows.map((r) => r.program)}::text[],
                              ${rows.map((r) => r.version)}::text[], ${rows.map((r) => r.serial)}::text[],
-                             ${rows.map((r) => new Date(r.at))}::timestamptz[]) AS t(pcid, program, version, serial, at)
+                             ${rows.map((r) => new Date(r.at))}::timestamptz[], ${rows.map((r) => r.offered ?? null)}::text[]) AS t(pcid, program, version, serial, at, offered)
       ), p AS (
         UPDATE pcid SET last_seen_at = GREATEST(pcid.last_seen_at, m.at)
         FROM (SELECT pcid, max(at) AS at FROM c GROUP BY pcid) m WHERE pcid.id = m.pcid
       )
-      INSERT INTO pcid_program (pcid, program, version, serial, first_seen_at, last_seen_at)
-      SELECT c.pcid, c.program, c.version, c.serial, c.at, c.at FROM c JOIN pcid ON pcid.id = c.pcid
+      INSERT INTO pcid_program (pcid, program, version, serial, first_seen_at, last_seen_at, offered)
+      SELECT c.pcid, c.program, c.version, c.serial, c.at, c.at, c.offered FROM c JOIN pcid ON pcid.id = c.pcid
       ON CONFLICT (pcid, program) DO UPDATE
-        SET version = EXCLUDED.version, serial = EXCLUDED.serial, last_seen_at = EXCLUDED.last_seen_at`
+        SET version = EXCLUDED.version, serial = EXCLUDED.serial, last_seen_at = EXCLUDED.last_seen_at, offered = EXCLUDED.offered`
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Channel } from '../catalog/release-control.js'
 import type { PrismaClient } from '../db/prisma.js'
 import type { LicenseFacts } from './entitlement.js'
 import { generateKey, validateKey } from './key.js'
@@ -87,4 +88,7 @@ export interface LicenseForPcid extends LicenseRecord {
   maintenanceEndIso: string | null
   /** The LICENSE string stored for this PC and license, if any (cache.ts, signing.ts). */
   token: string | null
+  /** Release control (docs/protocol.md §3): the license's channel and version pin. */
+  channel: Channel
+  pin: string | null
 }

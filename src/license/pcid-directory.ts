@@ -1,6 +1,8 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
 import { page, type Page, type PageQuery } from '../db/page.js'
 import { notFound } from '../errors.js'
+import type { AuditLog } from '../admin/audit-log.js'
+import type { Channel } from '../catalog/release-control.js'
 
 export interface PcidQuery extends PageQuery {
   /** The start of the PCID or of the address. */
@@ -24,7 +26,17 @@ export type PcidDetail = Prisma.PcidGetPayload<{ include: typeof withSeats }>
  * batches (src/license/contacts.ts): `flush` writes the pending ones before a PC is read.
  */
 export class PcidDirectory {
-  constructor (private readonly prisma: PrismaClient, private readonly flush: () => Promise<void>) {}
+  constructor (private readonly prisma: PrismaClient, private readonly flush: () => Promise<void>, private readonly options: { audit: AuditLog, changed: (pcid: string) => void }) {}
+
+  /** Sets a PC's release channel (docs/protocol.md §3); audited. */
+  async setChannel (pcid: string, channel: Channel, actor: string): Promise<PcidDetail> {
+    const id = pcid.toUpperCase()
+    const count = await this.prisma.pcid.updateMany({ where: { id }, data: { channel } })
+    if (count.count === 0) throw notFound(`PCID ${pcid}`)
+    this.options.changed(id)
+    await this.options.audit.record(actor, 'pcid.update', id, { channel })
+    return await this.find(id)
+  }
 
   /** Newest first; PCIDs made in the same millisecond in a fixed order, so that pages neither repeat nor skip one. */
   async list ({ q, program, version, limit, offset }: PcidQuery): Promise<Page<PcidRow>> {

@@ -9,6 +9,7 @@ import { licenseFields, type licenseStatus } from './fields.js'
 import { generateKey, validateKey } from './key.js'
 import { insertLicenses, type NewLicense } from './licenses.js'
 import { freeSeats } from './seats.js'
+import type { Channel } from '../catalog/release-control.js'
 
 const withProgram = { program: { select: { name: true } }, _count: { select: { seats: true } } } as const
 
@@ -119,7 +120,7 @@ export class LicenseRegistry {
     return created.map((c, i) => ({ key: c.key, program: licenses[i].programName, customerName: licenses[i].customerName }))
   }
 
-  async update (key: string, changes: Partial<LicenseFields> & { status?: LicenseStatus }, actor: string): Promise<LicenseRow> {
+  async update (key: string, changes: Partial<LicenseFields> & { status?: LicenseStatus, channel?: Channel, pin?: string | null }, actor: string): Promise<LicenseRow> {
     const existing = await this.find(key)
     const row = await this.prisma.license.update({ where: { id: existing.id }, data: changes, include: withProgram })
     this.options.changed(row.key)

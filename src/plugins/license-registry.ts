@@ -13,5 +13,5 @@ declare module 'fastify' {
 export default fp(async function licenseRegistryPlugin (fastify) {
   const { prisma, licenses, contacts, auditLog: audit } = fastify
   fastify.decorate('licenseRegistry', new LicenseRegistry(prisma, { audit, changed: (key) => { licenses.evict(key) } }))
-  fastify.decorate('pcidDirectory', new PcidDirectory(prisma, async () => { await contacts.flush() }))
+  fastify.decorate('pcidDirectory', new PcidDirectory(prisma, async () => { await contacts.flush() }, { audit, changed: (pcid) => { licenses.evictPcid(pcid) } }))
 }, { name: 'license-registry', dependencies: ['prisma', 'services', 'admin'] })

@@ -37,7 +37,13 @@ export default fp(async function servicesPlugin (fastify) {
   contacts.start()
   fastify.decorate('contacts', contacts)
 
-  fastify.decorate('licenses', new LicenseCache(fastify.pg, prisma, config.LICENSE_CACHE_MS))
+  const licenses = new LicenseCache(fastify.pg, prisma, config.LICENSE_CACHE_MS)
+  fastify.decorate('licenses', licenses)
+  // A license or PCID changed through another instance is read again within CATALOG_REFRESH_MS (docs/protocol.md §3).
+  catalog.onChange(({ action, target }) => {
+    if (action === 'pcid.update') licenses.evictPcid(target)
+    else licenses.evict(target)
+  })
 
   const { tokens, generated } = await LinkTokens.load({ secret: config.TOKEN_SECRET, dataDir: config.DATA_DIR })
   if (generated) log.warn({ dataDir: config.DATA_DIR }, 'generated a new download link secret; instances serving the same clients must share DATA_DIR/token-secret or TOKEN_SECRET')

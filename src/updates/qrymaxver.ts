@@ -1,9 +1,10 @@
-import { latestRelease, programExists, type Catalog, type Release } from '../catalog/catalog.js'
+import { offeredRelease, programExists, type Catalog, type Release } from '../catalog/catalog.js'
+import type { Channel } from '../catalog/release-control.js'
 import { isProgramName } from '../catalog/program-name.js'
 import type { LinkTokens } from '../downloads/link-tokens.js'
 import type { Contacts } from '../license/contacts.js'
 import { decideEntitlement, type Entitlement, type LicenseReason, type SeatState } from '../license/entitlement.js'
-import type { LicenseCache } from '../license/cache.js'
+import type { LicenseCache, PollFacts } from '../license/cache.js'
 import type { LicenseForPcid } from '../license/licenses.js'
 import { validateKey, type KeyCheck } from '../license/key.js'
 import type { LicenseSigner } from '../license/signing.js'
@@ -79,36 +80,41 @@ export async function answerQuery (deps: QrymaxverDeps, pcid: string, queries: P
       : { ...query, serial, check: validateKey(serial) }
   })
   const keys = [...new Set(checked.flatMap(({ check }) => check?.valid === true ? [check.key] : []))]
-  const facts = await deps.licenses.facts(pcid, keys, deps.contacts.isKnown(pcid))
+  // The PCID's channel matters only to programs with a beta version (docs/protocol.md §3).
+  const needChannel = checked.some(({ program }) => program !== undefined && deps.catalog.hasBeta(program.trim()))
+  const facts = await deps.licenses.facts(pcid, keys, deps.contacts.isKnown(pcid), needChannel)
   if (!facts.known) return null
   deps.contacts.remember(pcid)
-  const licenses = facts.licenses
   const answers: ProgramAnswer[] = []
   // One after another: two programs of one request may take seats of the same license.
-  for (const query of checked) answers.push(await answerOne(deps, pcid, query, licenses, now, linkBase))
+  for (const query of checked) answers.push(await answerOne(deps, pcid, query, facts, now, linkBase))
   return answers
 }
 
-async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery, licenses: Map<string, LicenseForPcid>, now: Date, linkBase: LinkBase): Promise<ProgramAnswer> {
+async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery, facts: PollFacts, now: Date, linkBase: LinkBase): Promise<ProgramAnswer> {
   const program = query.program?.trim() ?? ''
   const answer: ProgramAnswer = { program, ok: '', license: '', kind: 'none', reason: undefined, files: [], run: [] }
   if (!isProgramName(program) || !programExists(deps.repository, deps.catalog, program)) {
     answer.reason = 'UNKNOWN_PROGRAM'
     return answer
   }
-  const release = latestRelease(deps.repository, deps.catalog, program)
-  answer.ok = release?.folder.name ?? ''
   // A parsed version has no leading zeros or empty parts, so its text is already canonical.
   const versionText = query.version?.trim() ?? ''
   const current = parseVersion(versionText)
+  const { serial, check } = query
+  const license = check?.valid === true ? facts.licenses.get(check.key) : undefined
+  // The license's channel and pin count only when it is this program's (docs/protocol.md §3).
+  const own = license?.program === program ? license : undefined
+  const channel: Channel = own?.channel === 'beta' || facts.channel === 'beta' ? 'beta' : 'stable'
+  const pin = own?.pin == null ? null : parseVersion(own.pin)
+  const release = offeredRelease(deps.repository, deps.catalog, program, { pcid, current, channel, pin }, now)
+  answer.ok = release?.folder.name ?? ''
   if (current === null) {
     answer.reason = 'BAD_VERSION'
     return answer
   }
-  const { serial, check } = query
   const canonicalSerial = check?.valid === true ? check.key : serial
-  const license = check?.valid === true ? licenses.get(check.key) : undefined
-  deps.contacts.record({ pcid, program, version: versionText, serial: canonicalSerial?.slice(0, 64) ?? null })
+  deps.contacts.record({ pcid, program, version: versionText, serial: canonicalSerial?.slice(0, 64) ?? null, offered: answer.ok === '' ? null : answer.ok })
   const seat: SeatState = license === undefined ? 'free' : license.bound ? 'bound' : license.used < license.seatLimit ? 'free' : 'full'
 
   const newer = release !== undefined && compareVersions(release.folder.version, current) > 0 ? release : undefined

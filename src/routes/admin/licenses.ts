@@ -4,7 +4,14 @@ import { badRequest } from '../../errors.js'
 import { licenseCsvLines } from '../../license/csv.js'
 import { licenseFields, licenseStatus } from '../../license/fields.js'
 import type { LicenseRow } from '../../license/registry.js'
-import { identifier, pagination, programName, text } from './schemas.js'
+import { identifier, pagination, programName, text, versionName } from './schemas.js'
+import { CHANNELS } from '../../catalog/release-control.js'
+
+/** Release control of a license (docs/admin-api.md, "Release control"). */
+const licenseReleaseFields = {
+  channel: z.enum(CHANNELS).optional().describe('beta: the PCs using this license are also offered beta versions'),
+  pin: versionName.nullable().optional().describe('a version prefix (2.6) beyond which this license is never offered a version; null lifts it')
+}
 
 const keyParams = z.object({ key: identifier })
 
@@ -19,6 +26,8 @@ function view (row: LicenseRow): Record<string, unknown> {
     seatLimit: row.seatLimit,
     seatsUsed: row._count.seats,
     notes: row.notes,
+    channel: row.channel,
+    pin: row.pin,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt
   }
@@ -52,7 +61,12 @@ const licenseRoutes: FastifyPluginAsyncZod = async (fastify) => {
   fastify.get('/api/v1/licenses/:key', { schema: { tags: ['licenses'], summary: 'Read a license', params: keyParams } }, async (request) => view(await registry.find(request.params.key)))
 
   fastify.patch('/api/v1/licenses/:key', {
-    schema: { tags: ['licenses'], summary: 'Change a license: extend maintenance, seats, suspend, revoke, reactivate', params: keyParams, body: z.object({ ...licenseFields, customerName: licenseFields.customerName.optional(), status: licenseStatus.optional() }) }
+    schema: {
+      tags: ['licenses'],
+      summary: 'Change a license: extend maintenance, seats, suspend, revoke, reactivate; its release channel and version pin',
+      params: keyParams,
+      body: z.object({ ...licenseFields, customerName: licenseFields.customerName.optional(), status: licenseStatus.optional(), ...licenseReleaseFields })
+    }
   }, async (request) => view(await registry.update(request.params.key, request.body, request.adminName)))
 
   fastify.get('/api/v1/licenses/:key/seats', { schema: { tags: ['licenses'], summary: 'List the PCs holding seats', params: keyParams } }, async (request) => {

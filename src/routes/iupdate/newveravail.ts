@@ -1,11 +1,15 @@
-import { latestRelease, programExists } from '../../catalog/catalog.js'
+import { offeredRelease, programExists } from '../../catalog/catalog.js'
+import type { Seeker } from '../../catalog/release-control.js'
 import { preferredLanguage } from '../../pages/html.js'
 import { renderNewVersion, renderUnknownProgram } from '../../pages/newveravail.js'
 import { scalar } from '../../protocol/fields.js'
-import { parseVersion } from '../../storage/version.js'
+import { compareVersions, parseVersion } from '../../storage/version.js'
 import type { IupdateFunction } from './types.js'
 
-/** f=newveravail&prog=<program>[&version=<current>] (docs/protocol.md §4): an HTML page, Greek or English. */
+/**
+ * f=newveravail&prog=<program>[&version=<current>][&pcid=<pcid>] (docs/protocol.md §4): an HTML
+ * page, Greek or English, naming the version release control offers that PC (§3).
+ */
 export const newveravail: IupdateFunction = async ({ request, reply, fields, app }) => {
   const program = (scalar(fields, 'prog') ?? '').trim().slice(0, 64)
   const lang = preferredLanguage(request.headers['accept-language'])
@@ -15,8 +19,18 @@ export const newveravail: IupdateFunction = async ({ request, reply, fields, app
     return null
   }
   const info = app.catalog.program(program)
-  const release = latestRelease(app.repository, app.catalog, program)
   const current = scalar(fields, 'version')
+  const seeker: Seeker = { pcid: undefined, current: current === undefined ? null : parseVersion(current), channel: 'stable', pin: null }
+  const pcid = scalar(fields, 'pcid')?.trim().toUpperCase()
+  // An unknown or malformed pcid is no PC: the page names what every PC is offered.
+  if (pcid !== undefined && /^[0-9A-Z]{26}$/.test(pcid)) {
+    const facts = await app.licenses.releaseFacts(pcid, program)
+    if (facts !== undefined) {
+      const pins = facts.pins.map(parseVersion).filter((pin) => pin !== null).sort(compareVersions)
+      Object.assign(seeker, { pcid, channel: facts.channel, pin: pins[0] ?? null })
+    }
+  }
+  const release = offeredRelease(app.repository, app.catalog, program, seeker, new Date())
   const html = renderNewVersion({
     program,
     displayName: (lang === 'el' ? info?.displayNameEl ?? info?.displayNameEn : info?.displayNameEn ?? info?.displayNameEl) ?? null,
