@@ -1,11 +1,12 @@
 import fp from 'fastify-plugin'
 import { AuditLog } from '../admin/audit-log.js'
-import { BearerTokens } from '../admin/bearer-tokens.js'
+import { AdminTokens, BearerTokens } from '../admin/bearer-tokens.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     auditLog: AuditLog
     bearerTokens: BearerTokens
+    adminTokens: AdminTokens
   }
 }
 
@@ -13,4 +14,5 @@ declare module 'fastify' {
 export default fp(async function adminPlugin (fastify) {
   fastify.decorate('auditLog', new AuditLog(fastify.prisma))
   fastify.decorate('bearerTokens', new BearerTokens(fastify.prisma, fastify.config.ADMIN_TOKEN))
+  fastify.decorate('adminTokens', new AdminTokens(fastify.prisma, fastify.auditLog))
 }, { name: 'admin', dependencies: ['config', 'prisma'] })
