@@ -156,9 +156,7 @@ function RolloutsPage () {
     ${r == null
 ? null
 : html`<section><h2>${t('State')}</h2>
-      <p><strong>${t(r.state)}</strong>; ${t('share offered')}: <strong>${r.effectiveRollout}%</strong>; ${t('PCs offered')}: ${r.offered};
-        ${t('downloads')}: ${r.downloads.started} / ${r.downloads.delivered} / ${r.downloads.failed} (${t('started / delivered / failed')})
-        ${r.haltReason === null ? '' : html`; ${t('Halt reason')}: ${r.haltReason}`}</p>
+      <p><strong>${t(r.state)}</strong>; ${t('share offered')}: <strong>${r.effectiveRollout}%</strong>; ${t('PCs offered')}: ${r.offered}; ${t('downloads')}: ${r.downloads.started} / ${r.downloads.delivered} / ${r.downloads.failed} (${t('started / delivered / failed')})${r.haltReason === null ? '' : `; ${t('Halt reason')}: ${r.haltReason}`}</p>
       ${r.state === 'halted'
         ? html`<${Actions} actions=${[[t('Resume'), async () => { await api('POST', `${base}/resume`); reload() }]]} />`
         : html`<${Form} label=${t('Halt')} submit=${async (v) => { await api('POST', `${base}/halt`, { reason: v.reason || undefined }); reload() }} fields=${[{ name: 'reason', label: t('Reason for the halt') }]} />`}
