@@ -114,7 +114,8 @@ async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery
     return answer
   }
   const canonicalSerial = check?.valid === true ? check.key : serial
-  deps.contacts.record({ pcid, program, version: versionText, serial: canonicalSerial?.slice(0, 64) ?? null, offered: answer.ok === '' ? null : answer.ok })
+  const contact = { pcid, program, version: versionText, serial: canonicalSerial?.slice(0, 64) ?? null, offered: answer.ok === '' ? null : answer.ok, channel }
+  deps.contacts.record(contact)
   const seat: SeatState = license === undefined ? 'free' : license.bound ? 'bound' : license.used < license.seatLimit ? 'free' : 'full'
 
   const newer = release !== undefined && compareVersions(release.folder.version, current) > 0 ? release : undefined
@@ -124,7 +125,9 @@ async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery
     if (bound === 'full') decision = { entitled: false, reason: 'SEAT_LIMIT' }
     if (bound === 'gone') decision = { entitled: false, reason: 'LICENSE_UNKNOWN' }
   }
-  return await listFiles(deps, { answer, pcid, versionText, current, newer, license, serial: canonicalSerial, linkBase }, decision, now)
+  await listFiles(deps, { answer, pcid, versionText, current, newer, license, serial: canonicalSerial, linkBase }, decision, now)
+  if (answer.kind === 'version' && answer.files.length > 0) deps.contacts.record({ ...contact, linked: true })
+  return answer
 }
 
 /** What answerOne decided about a program, for listFiles. */
