@@ -102,6 +102,8 @@ export const configSchema = z.object({
   CLEANUP_INTERVAL_MINUTES: positiveInt.default(60),
   /** A bootstrap admin API token (24+ characters), for the first steps before `npm run admin -- token create`. */
   ADMIN_TOKEN: z.string().min(24, { message: 'must be at least 24 characters' }).optional(),
+  /** Bearer token GET /metrics requires; unset: /metrics is open (keep it off the public network). */
+  METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   /** Largest file accepted by an admin upload, in bytes (default 2 GiB). */
   UPLOAD_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
   /** Attachments per message from a client, at most. */

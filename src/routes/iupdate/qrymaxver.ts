@@ -29,6 +29,7 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
     () => publicBase(request, app.config.PUBLIC_URL)
   )
   if (answers === null) throw unknownPcid()
+  app.metrics.polled(answers)
   request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
   return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
 }
