@@ -8,6 +8,7 @@ import prismaPlugin from './plugins/prisma.js'
 import repositoryPlugin from './plugins/repository.js'
 import signerPlugin from './plugins/signer.js'
 import servicesPlugin from './plugins/services.js'
+import webhooksPlugin from './plugins/webhooks.js'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform } from 'fastify-type-provider-zod'
@@ -32,6 +33,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(errorsPlugin)
   await fastify.register(metricsPlugin)
   await fastify.register(prismaPlugin)
+  await fastify.register(webhooksPlugin)
   await fastify.register(repositoryPlugin)
   await fastify.register(signerPlugin)
   await fastify.register(servicesPlugin)

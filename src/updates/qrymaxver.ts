@@ -9,6 +9,7 @@ import type { LicenseForPcid } from '../license/licenses.js'
 import { validateKey, type KeyCheck } from '../license/key.js'
 import type { LicenseSigner } from '../license/signing.js'
 import type { Repository } from '../storage/repository.js'
+import type { EventSink } from '../webhooks/webhooks.js'
 import type { RepoFile } from '../storage/scan.js'
 import { compareVersions, parseVersion, type Version } from '../storage/version.js'
 
@@ -54,6 +55,8 @@ export interface QrymaxverDeps {
   contacts: Contacts
   licenses: LicenseCache
   linkTtlMs: number
+  /** Webhook events (seat.bound): gathered in memory, never awaited. */
+  events: EventSink
 }
 
 /**
@@ -122,6 +125,7 @@ async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery
   let decision = decideEntitlement({ serial, program, license, seat, releasedAt: newer?.releasedAt, check })
   if (decision.entitled && decision.bindSeat && license !== undefined) {
     const bound = await deps.licenses.takeSeat(license, pcid)
+    if (bound === 'bound') deps.events.emit('seat.bound', { key: license.key, program, pcid })
     if (bound === 'full') decision = { entitled: false, reason: 'SEAT_LIMIT' }
     if (bound === 'gone') decision = { entitled: false, reason: 'LICENSE_UNKNOWN' }
   }

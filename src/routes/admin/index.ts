@@ -18,6 +18,7 @@ import pcidRoutes from './pcids.js'
 import programRoutes from './programs.js'
 import updateRoutes from './updates.js'
 import versionRoutes from './versions.js'
+import webhookRoutes from './webhooks.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -53,7 +54,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
     request.adminName = caller.name
   })
 
-  for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes, analyticsRoutes]) await fastify.register(routes)
+  for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes, analyticsRoutes, webhookRoutes]) await fastify.register(routes)
 }
 
 export default adminRoutes
