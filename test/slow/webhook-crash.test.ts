@@ -20,8 +20,17 @@ t.test('SIGKILL mid-delivery: delivered after the restart, once by id', async (t
   const databaseUrl = await createTestDatabase(t)
   const port = await freePort()
   const env = {
-    DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', FTP_ROOT: root, DATA_DIR: join(root, '.data'), ADMIN_TOKEN: ADMIN,
-    REPO_SETTLE_MS: '0', WEBHOOK_FLUSH_MS: '50', WEBHOOK_RETRY_DELAY_SECONDS: '1', WEBHOOK_TIMEOUT_SECONDS: '2'
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    FTP_ROOT: root,
+    DATA_DIR: join(root, '.data'),
+    ADMIN_TOKEN: ADMIN,
+    REPO_SETTLE_MS: '0',
+    WEBHOOK_FLUSH_MS: '50',
+    WEBHOOK_RETRY_DELAY_SECONDS: '1',
+    WEBHOOK_TIMEOUT_SECONDS: '2'
   }
   const base = `http://127.0.0.1:${port}`
   let server: ServerProcess | undefined
