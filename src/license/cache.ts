@@ -40,7 +40,13 @@ interface Row {
   pcid_channel: Channel | null
 }
 
-/** The hot statement, prepared once per connection (pg's named statements). */
+/**
+ * The hot statement, prepared once per connection (pg's named statements). A poll naming one
+ * serial (nearly all of them) uses FACTS_ONE, which differs only in `l.key = $2`: Postgres then
+ * plans it once per connection (its generic plan costs what a custom one does), where with
+ * `= ANY($2)` it estimated ten keys for the generic plan, kept planning each execution anew,
+ * and spent about three times the statement's CPU on planning (docs/performance.md).
+ */
 const FACTS = {
   name: 'poll-facts',
   // The program's name as a subquery: an index lookup per license, where a join was planned
@@ -55,6 +61,7 @@ const FACTS = {
            LEFT JOIN license l ON l.key = ANY($2::text[])
            LEFT JOIN seat s ON s.license_id = l.id AND s.pcid = $1`
 }
+const FACTS_ONE = { name: 'poll-facts-one', text: FACTS.text.replace('l.key = ANY($2::text[])', 'l.key = $2::text') }
 
 interface Entry {
   license: LicenseForPcid
@@ -99,7 +106,7 @@ export class LicenseCache {
     if (pcidKnown && licenses.size === keys.length && channel !== undefined) return { known: true, licenses, channel }
     licenses.clear()
     const generations = keys.map((key) => this.generation(key))
-    const { rows } = await this.pool.query<Row>({ ...FACTS, values: [pcid, keys] })
+    const { rows } = await this.pool.query<Row>(keys.length === 1 ? { ...FACTS_ONE, values: [pcid, keys[0]] } : { ...FACTS, values: [pcid, keys] })
     for (const row of rows) {
       if (row.id === null) continue
       const license: LicenseForPcid = {
