@@ -47,21 +47,22 @@ interface Row {
  * `= ANY($2)` it estimated ten keys for the generic plan, kept planning each execution anew,
  * and spent about three times the statement's CPU on planning (docs/performance.md).
  */
-const FACTS = {
-  name: 'poll-facts',
+/** The statement, for a condition on the license's key (`$2`). */
+function factsText (keyCondition: string): string {
   // The program's name as a subquery: an index lookup per license, where a join was planned
   // as a hash of every program for each poll.
-  text: `SELECT EXISTS (SELECT 1 FROM pcid WHERE id = $1) AS known,
+  return `SELECT EXISTS (SELECT 1 FROM pcid WHERE id = $1) AS known,
                 l.id, l.key, (SELECT p.name FROM program p WHERE p.id = l.program_id) AS program,
                 l.status, l.maintenance_end, l.seat_limit,
                 s.pcid IS NOT NULL AS bound, s.license_token,
                 (SELECT count(*) FROM seat c WHERE c.license_id = l.id)::int AS used,
                 l.channel, l.pin, (SELECT channel FROM pcid WHERE id = $1) AS pcid_channel
            FROM (SELECT 1) one
-           LEFT JOIN license l ON l.key = ANY($2::text[])
+           LEFT JOIN license l ON ${keyCondition}
            LEFT JOIN seat s ON s.license_id = l.id AND s.pcid = $1`
 }
-const FACTS_ONE = { name: 'poll-facts-one', text: FACTS.text.replace('l.key = ANY($2::text[])', 'l.key = $2::text') }
+const FACTS = { name: 'poll-facts', text: factsText('l.key = ANY($2::text[])') }
+const FACTS_ONE = { name: 'poll-facts-one', text: factsText('l.key = $2::text') }
 
 interface Entry {
   license: LicenseForPcid
