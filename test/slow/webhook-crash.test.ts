@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { ADMIN } from '../helpers/admin.js'
 import { adminQuery, createTestDatabase } from '../helpers/db.js'
-import { freePort, spawnServer, waitForOk, type ServerProcess } from '../helpers/process.js'
+import { freePort, killableServer } from '../helpers/process.js'
 import { Receiver } from '../helpers/receiver.js'
 import { until } from '../helpers/release.js'
 import { makeTree } from '../helpers/tree.js'
@@ -32,21 +32,7 @@ t.test('SIGKILL mid-delivery: delivered after the restart, once by id', async (t
     WEBHOOK_RETRY_DELAY_SECONDS: '1',
     WEBHOOK_TIMEOUT_SECONDS: '2'
   }
-  const base = `http://127.0.0.1:${port}`
-  let server: ServerProcess | undefined
-  const start = async (): Promise<void> => {
-    server = spawnServer(env)
-    await waitForOk(`${base}/readyz`)
-  }
-  const kill = async (): Promise<void> => {
-    server?.child.kill('SIGKILL')
-    await server?.exited
-  }
-  t.teardown(async () => { await kill() })
-  const api = async (method: string, path: string, body?: unknown): Promise<{ status: number, json: any }> => {
-    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) })
-    return { status: res.status, json: await res.json().catch(() => undefined) }
-  }
+  const { start, kill, api } = killableServer(t, env, ADMIN)
   await start()
   t.equal((await api('POST', '/api/v1/programs', { name: 'app' })).status, 201)
   const endpoint = await api('POST', '/api/v1/webhooks', { url, events: ['license.created'] })
