@@ -45,7 +45,7 @@ export class DownloadRecords {
   private readonly retryMs: number
   private readonly events: EventSink | undefined
 
-  /** `events`: told of downloads delivered (whole, or confirmed) and failed, for webhooks. */
+  /** `events`: told of downloads confirmed and failed by the client (f=dlconfirm), for webhooks. */
   constructor (private readonly prisma: PrismaClient, private readonly log: { warn: LogFn, error: LogFn }, options: { retryMs?: number, events?: EventSink } = {}) {
     this.retryMs = options.retryMs ?? 5_000
     this.events = options.events
@@ -119,7 +119,7 @@ export class DownloadRecords {
     const covered = result.finished ? multirange(result.sent.map(({ range }) => ({ start: range.start, endExclusive: range.end + 1 }))) : '{}'
     const firstStart = Math.min(...result.sent.map(({ range }) => range.start))
     const total = result.sent.reduce((sum, { bytes }) => sum + bytes, 0)
-    const rows = await this.prisma.$queryRaw<Outcome[]>`
+    await this.prisma.$executeRaw`
       UPDATE download SET
         bytes_served = bytes_served + ${total},
         sent = coalesce(sent, '{}') + ${sent}::int8multirange,
@@ -128,9 +128,7 @@ export class DownloadRecords {
         completed_at = coalesce(completed_at, CASE WHEN (coalesce(covered, '{}') + ${covered}::int8multirange
           + CASE WHEN ${result.finished} THEN coalesce(sent, '{}') * int8multirange(int8range(0, ${firstStart}::bigint)) ELSE '{}'::int8multirange END)
           @> int8range(0, size) THEN now() END)
-      WHERE id = ${id}::uuid
-      RETURNING id, pcid, program, folder, path, completed_at = now() AND confirmed_at IS NULL AS first`
-    if (rows[0]?.first === true) this.tell('download.delivered', rows[0])
+      WHERE id = ${id}::uuid`
   }
 
   private schedule (): void {
