@@ -82,6 +82,8 @@ export class LicenseCache {
   private readonly reading = new Map<string, Promise<LicenseFacts['status'] | undefined>>()
   /** PCIDs' release channels, read with their polls' facts; kept like the licenses. */
   private readonly channels: LRUCache<string, Channel>
+  /** Polls answered from memory and from the database, for /metrics. */
+  readonly lookups = { hits: 0, misses: 0 }
 
   constructor (private readonly pool: pg.Pool, private readonly prisma: PrismaClient, ttlMs: number, max = 50_000) {
     const ttl = Math.max(1, ttlMs)
@@ -104,7 +106,11 @@ export class LicenseCache {
       licenses.set(key, entry.license)
     }
     const channel = needChannel ? this.channels.get(pcid) : 'stable'
-    if (pcidKnown && licenses.size === keys.length && channel !== undefined) return { known: true, licenses, channel }
+    if (pcidKnown && licenses.size === keys.length && channel !== undefined) {
+      this.lookups.hits++
+      return { known: true, licenses, channel }
+    }
+    this.lookups.misses++
     licenses.clear()
     const generations = keys.map((key) => this.generation(key))
     const { rows } = await this.pool.query<Row>(keys.length === 1 ? { ...FACTS_ONE, values: [pcid, keys[0]] } : { ...FACTS, values: [pcid, keys] })

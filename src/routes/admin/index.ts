@@ -8,6 +8,8 @@ import catalogRecordsPlugin from '../../plugins/catalog-records.js'
 import downloadReportsPlugin from '../../plugins/download-reports.js'
 import licenseRegistryPlugin from '../../plugins/license-registry.js'
 import messageDeskPlugin from '../../plugins/message-desk.js'
+import insightPlugin from '../../plugins/insight.js'
+import analyticsRoutes from './analytics.js'
 import auditRoutes from './audit.js'
 import downloadRoutes from './downloads.js'
 import licenseRoutes from './licenses.js'
@@ -16,6 +18,7 @@ import pcidRoutes from './pcids.js'
 import programRoutes from './programs.js'
 import updateRoutes from './updates.js'
 import versionRoutes from './versions.js'
+import webhookRoutes from './webhooks.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,7 +36,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
   fastify.setValidatorCompiler(validatorCompiler)
   fastify.setSerializerCompiler(serializerCompiler)
   fastify.decorateRequest('adminName', '')
-  for (const services of [adminPlugin, catalogRecordsPlugin, licenseRegistryPlugin, downloadReportsPlugin, messageDeskPlugin]) await fastify.register(services)
+  for (const services of [adminPlugin, catalogRecordsPlugin, licenseRegistryPlugin, downloadReportsPlugin, messageDeskPlugin, insightPlugin]) await fastify.register(services)
   await fastify.register(multipart, {
     preservePath: true,
     limits: { fileSize: fastify.config.UPLOAD_MAX_BYTES, files: 10_000, fields: 100, fieldSize: 1024 * 1024, parts: 10_100 }
@@ -51,7 +54,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
     request.adminName = caller.name
   })
 
-  for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes]) await fastify.register(routes)
+  for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes, analyticsRoutes, webhookRoutes]) await fastify.register(routes)
 }
 
 export default adminRoutes
