@@ -102,6 +102,17 @@ export const configSchema = z.object({
   CLEANUP_INTERVAL_MINUTES: positiveInt.default(60),
   /** A bootstrap admin API token (24+ characters), for the first steps before `npm run admin -- token create`. */
   ADMIN_TOKEN: z.string().min(24, { message: 'must be at least 24 characters' }).optional(),
+  /** Bearer token GET /metrics requires; unset: /metrics is open (keep it off the public network). */
+  /** Time a webhook receiver has to answer one delivery, in seconds. */
+  WEBHOOK_TIMEOUT_SECONDS: positiveInt.default(10),
+  /** Retries of a delivery that failed, with exponential backoff from WEBHOOK_RETRY_DELAY_SECONDS. */
+  WEBHOOK_RETRY_LIMIT: nonNegativeInt.default(12),
+  WEBHOOK_RETRY_DELAY_SECONDS: positiveInt.default(10),
+  /** Deliveries sent at once per instance. */
+  WEBHOOK_CONCURRENCY: positiveInt.default(4),
+  /** How often the events gathered are queued as deliveries, in ms. */
+  WEBHOOK_FLUSH_MS: positiveInt.default(1_000),
+  METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   /** Largest file accepted by an admin upload, in bytes (default 2 GiB). */
   UPLOAD_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
   /** Attachments per message from a client, at most. */

@@ -7,6 +7,8 @@ import catalogRecordsPlugin from '../../plugins/catalog-records.js'
 import downloadReportsPlugin from '../../plugins/download-reports.js'
 import licenseRegistryPlugin from '../../plugins/license-registry.js'
 import messageDeskPlugin from '../../plugins/message-desk.js'
+import insightPlugin from '../../plugins/insight.js'
+import analyticsRoutes from './analytics.js'
 import auditRoutes from './audit.js'
 import downloadRoutes from './downloads.js'
 import licenseRoutes from './licenses.js'
@@ -17,6 +19,7 @@ import { identifyCaller, sessionCookies, sessionRoutes } from './session.js'
 import tokenRoutes from './tokens.js'
 import updateRoutes from './updates.js'
 import versionRoutes from './versions.js'
+import webhookRoutes from './webhooks.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,7 +37,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
   fastify.setValidatorCompiler(validatorCompiler)
   fastify.setSerializerCompiler(serializerCompiler)
   fastify.decorateRequest('adminName', '')
-  for (const services of [adminPlugin, catalogRecordsPlugin, licenseRegistryPlugin, downloadReportsPlugin, messageDeskPlugin, sessionCookies]) await fastify.register(services)
+  for (const services of [adminPlugin, catalogRecordsPlugin, licenseRegistryPlugin, downloadReportsPlugin, messageDeskPlugin, insightPlugin, sessionCookies]) await fastify.register(services)
   await fastify.register(multipart, {
     preservePath: true,
     limits: { fileSize: fastify.config.UPLOAD_MAX_BYTES, files: 10_000, fields: 100, fieldSize: 1024 * 1024, parts: 10_100 }
@@ -53,7 +56,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
   await fastify.register(sessionRoutes)
   await fastify.register(async function authenticated (api) {
     api.addHook('onRequest', async (request) => { request.adminName = await identifyCaller(api, request) })
-    for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes, tokenRoutes]) await api.register(routes)
+    for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes, analyticsRoutes, webhookRoutes, tokenRoutes]) await api.register(routes)
   })
 }
 
