@@ -13,6 +13,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform } from 'fastify-type-provider-zod'
 import adminRoutes from './routes/admin/index.js'
+import consoleRoutes from './routes/console/index.js'
 import ftpRoutes from './routes/ftp/index.js'
 import healthRoutes from './routes/health/index.js'
 import iupdateRoutes from './routes/iupdate/index.js'
@@ -54,6 +55,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(wellKnownRoutes)
   await fastify.register(ftpRoutes)
   await fastify.register(adminRoutes)
+  await fastify.register(consoleRoutes)
 }
 
 // Download tokens travel in the query string (?t=): never log them.

@@ -127,6 +127,10 @@ export const configSchema = z.object({
   MESSAGE_MAX_BYTES_PER_PCID_PER_DAY: positiveInt.default(100 * 1024 * 1024),
   /** Free space that must remain on the disk of DATA_DIR; below it attachments are refused (default 1 GiB). */
   MESSAGE_MIN_FREE_DISK_BYTES: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(0, { message: 'must be 0 or more' }).default(1024 ** 3),
+  /** Secret (32+ characters) sealing the web console's session cookies; instances behind one load balancer share it. Unset: DATA_DIR/session-secret, generated. */
+  SESSION_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  /** Lifetime of a web console session, in hours (docs/console.md). */
+  SESSION_HOURS: positiveInt.default(12),
   /** Trust X-Forwarded-* from a reverse proxy in front of the server. */
   TRUST_PROXY: booleanFlag.default(false)
 })

@@ -1,12 +1,13 @@
 import fp from 'fastify-plugin'
 import { AuditLog } from '../admin/audit-log.js'
-import { BearerTokens } from '../admin/bearer-tokens.js'
+import { AdminTokens, BearerTokens } from '../admin/bearer-tokens.js'
 import { auditedEvents } from '../webhooks/events.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     auditLog: AuditLog
     bearerTokens: BearerTokens
+    adminTokens: AdminTokens
   }
 }
 
@@ -17,4 +18,5 @@ export default fp(async function adminPlugin (fastify) {
     for (const event of auditedEvents(action, target, details)) webhooks.emit(event.type, event.data)
   }))
   fastify.decorate('bearerTokens', new BearerTokens(fastify.prisma, fastify.config.ADMIN_TOKEN))
+  fastify.decorate('adminTokens', new AdminTokens(fastify.prisma, fastify.auditLog))
 }, { name: 'admin', dependencies: ['config', 'prisma', 'webhooks'] })
