@@ -14,6 +14,7 @@ import licenseRoutes from './licenses.js'
 import messageRoutes from './messages.js'
 import pcidRoutes from './pcids.js'
 import programRoutes from './programs.js'
+import transferRoutes from './transfers.js'
 import updateRoutes from './updates.js'
 import versionRoutes from './versions.js'
 
@@ -38,8 +39,9 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
     preservePath: true,
     limits: { fileSize: fastify.config.UPLOAD_MAX_BYTES, files: 10_000, fields: 100, fieldSize: 1024 * 1024, parts: 10_100 }
   })
-  // CSV imports arrive as text.
-  fastify.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_request, body, done) => { done(null, body) })
+  // CSV imports arrive as text, read as a stream by the import (src/license/import.ts): a
+  // million lines are never held whole.
+  fastify.addContentTypeParser(['text/csv', 'text/plain'], (_request, payload, done) => { done(null, payload) })
 
   const { BODY_TIMEOUT_SECONDS, UPLOAD_TIMEOUT_SECONDS } = fastify.config
   fastify.addHook('onRequest', async (request) => {
@@ -51,7 +53,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
     request.adminName = caller.name
   })
 
-  for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes]) await fastify.register(routes)
+  for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, transferRoutes, downloadRoutes, auditRoutes, messageRoutes]) await fastify.register(routes)
 }
 
 export default adminRoutes
