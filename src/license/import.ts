@@ -201,7 +201,7 @@ const seatsKind: Kind = {
     duplicates('import_rows', 'serial, pcid', 'pcid', 'the same seat is on an earlier line'),
     `SELECT s.line, 'pcid' AS field, 'this PCID holds a seat of this license already' AS message, count(*) OVER ()::int AS total
        FROM import_rows s JOIN license l ON l.key = s.serial JOIN seat e ON e.license_id = l.id AND e.pcid = s.pcid ORDER BY s.line LIMIT ${MAX_LINE_ERRORS}`,
-    `SELECT line, 'serial' AS field, 'beyond the license\'s seat limit' AS message, count(*) OVER ()::int AS total
+    `SELECT line, 'serial' AS field, 'beyond the license''s seat limit' AS message, count(*) OVER ()::int AS total
        FROM (SELECT s.line, l.seat_limit, coalesce(t.taken, 0) + row_number() OVER (PARTITION BY l.id ORDER BY s.line) AS n
                FROM import_rows s JOIN license l ON l.key = s.serial
                LEFT JOIN (SELECT license_id, count(*) AS taken FROM seat GROUP BY license_id) t ON t.license_id = l.id) x
