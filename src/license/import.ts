@@ -276,9 +276,13 @@ export class BulkImport {
     const errors = new LineErrors()
     let batch: Value[][] = [[], ...spec.columns.map(() => [])]
     let count = 0
+    // One batch is stored while the next is read: Postgres and the parser work at once.
+    let storing: Promise<unknown> = Promise.resolve()
     const flush = async (): Promise<void> => {
+      await storing
       if (batch[0].length === 0) return
-      await client.query(insert, batch)
+      storing = client.query(insert, batch)
+      storing.catch(() => {})
       batch = [[], ...spec.columns.map(() => [])]
       options.progress?.(count)
     }
@@ -303,12 +307,14 @@ export class BulkImport {
         if (batch[0].length >= BATCH) await flush()
       }
     } catch (err) {
+      await storing.catch(() => {})
       if (!(err instanceof CsvUnreadable)) throw err
       errors.add(err.line, 'line', err.message)
       throw errors.refusal(count)
     }
     if (count === 0) throw badRequest('The CSV has no lines.')
     if (errors.total === 0) await flush()
+    await storing
     options.progress?.(count)
     return { count, errors }
   }

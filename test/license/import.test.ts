@@ -49,7 +49,7 @@ t.test('an installed client of the old system: its serial, PCID and seat importe
   // The one seat is held by the imported PC: another PC of the customer is beyond the limit.
   const second = await world.query(`prog[]=ishop&version[]=2.6.5.1&serial[]=${enc(OLD_SERIAL)}&pcid=OTHER-PC&v=1`)
   t.equal(second.map.get('REASON[0]'), 'SEAT_LIMIT')
-  const unknown = await world.query(`prog[]=ishop&version[]=2.6.5.1&pcid=NEVER-IMPORTED&v=1`)
+  const unknown = await world.query('prog[]=ishop&version[]=2.6.5.1&pcid=NEVER-IMPORTED&v=1')
   t.equal(unknown.map.get('ERROR'), 'UNKNOWN_PCID')
 
   const found = await api(app, 'GET', `/api/v1/licenses/${enc(OLD_SERIAL)}`)
