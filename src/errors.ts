@@ -52,13 +52,16 @@ export class ProtocolError extends AnswerError {
   }
 }
 
+/** What is wrong with one field of a request, or of one line of an imported file. */
+export interface FieldError { line?: number, field: string, message: string }
+
 /** A failure on the admin API, answered as JSON problem details (RFC 9457). */
 export class ApiError extends AnswerError {
   readonly statusCode: number
   readonly title: string
-  readonly errors: Array<{ field: string, message: string }> | undefined
+  readonly errors: FieldError[] | undefined
 
-  constructor (statusCode: number, title: string, message: string, errors?: Array<{ field: string, message: string }>) {
+  constructor (statusCode: number, title: string, message: string, errors?: FieldError[]) {
     super(message)
     this.name = 'ApiError'
     this.statusCode = statusCode

@@ -31,7 +31,7 @@ export interface EntitlementInput {
   serial: string | undefined
   /** The program asked about. */
   program: string
-  /** The license found for the serial, or undefined. */
+  /** The license found for the serial (a key of ours or a legacy serial), or undefined. */
   license: LicenseFacts | undefined
   seat: SeatState
   /**
@@ -54,9 +54,10 @@ export type Entitlement = { entitled: true, bindSeat: boolean } | { entitled: fa
 export function decideEntitlement (input: EntitlementInput): Entitlement {
   const serial = input.serial?.trim() ?? ''
   if (serial === '') return { entitled: false, reason: 'NO_LICENSE' }
-  const check = input.check ?? validateKey(serial)
-  if (!check.valid) return { entitled: false, reason: 'KEY_INVALID' }
   if (input.license === undefined) {
+    // Neither a valid key of ours nor a known (legacy) serial.
+    const check = input.check ?? validateKey(serial)
+    if (!check.valid) return { entitled: false, reason: 'KEY_INVALID' }
     // A well-formed key for another program is a wrong program even if we have no record of it.
     return { entitled: false, reason: keyIsForProgram(check, input.program) ? 'LICENSE_UNKNOWN' : 'WRONG_PROGRAM' }
   }

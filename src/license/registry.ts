@@ -1,13 +1,12 @@
 import { z } from 'zod'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
 import type { AuditLog } from '../admin/audit-log.js'
-import { programName } from '../admin/fields.js'
 import { page, type Page, type PageQuery } from '../db/page.js'
 import { badRequest, notFound } from '../errors.js'
-import type { CsvLine } from './csv.js'
-import { licenseFields, type licenseStatus } from './fields.js'
-import { generateKey, validateKey } from './key.js'
-import { insertLicenses, type NewLicense } from './licenses.js'
+import type { licenseStatus } from './fields.js'
+import { generateKey } from './key.js'
+import { insertLicenses } from './licenses.js'
+import { serialLookup } from './serial.js'
 import { freeSeats } from './seats.js'
 import type { Channel } from '../catalog/release-control.js'
 
@@ -41,15 +40,6 @@ export interface RegistryOptions {
   generateKey?: (program: string) => string
 }
 
-/** Licenses per import: all are issued in one transaction. */
-export const MAX_IMPORT_LINES = 10_000
-/** Line errors reported at most: enough to fix a file, short enough to read. */
-const MAX_LINE_ERRORS = 100
-
-/** One CSV line: program, customerName, customerEmail, maintenanceEnd, seatLimit, notes; empty cells are absent. */
-const importLine = z.object({ program: programName, ...licenseFields, seatLimit: z.coerce.number().int().min(1).max(100_000).optional() })
-const COLUMNS = ['program', 'customerName', 'customerEmail', 'maintenanceEnd', 'seatLimit', 'notes'] as const
-
 /**
  * Licenses as the vendor manages them: issue one or many, find, change, and free their
  * seats. Every change is audited and dropped from the license caches.
@@ -61,12 +51,12 @@ export class LicenseRegistry {
     this.generate = options.generateKey ?? generateKey
   }
 
-  /** The license a key names, however it was typed; 404 if there is none. */
+  /** The license a key names, however it was typed, or a legacy serial names exactly; 404 if there is none. */
   async find (key: string): Promise<LicenseRow> {
-    const check = validateKey(key)
-    if (!check.valid) throw notFound(`License ${key.slice(0, 40)}`)
-    const row = await this.prisma.license.findUnique({ where: { key: check.key }, include: withProgram })
-    if (row === null) throw notFound(`License ${check.key}`)
+    const lookup = serialLookup(key.trim())
+    if (lookup === undefined) throw notFound(`License ${key.slice(0, 40)}`)
+    const row = await this.prisma.license.findUnique({ where: { key: lookup }, include: withProgram })
+    if (row === null) throw notFound(`License ${lookup}`)
     return row
   }
 
@@ -88,36 +78,6 @@ export class LicenseRegistry {
     const row = await this.prisma.license.findUniqueOrThrow({ where: { id }, include: withProgram })
     await this.options.audit.record(actor, 'license.create', row.key, { program, customerName: row.customerName })
     return row
-  }
-
-  /**
-   * Issues a license for every line, or none: every line is checked first, and a file with
-   * errors is answered with them (line and column). The lines may come from any source
-   * (src/license/csv.ts reads a CSV text).
-   */
-  async import (lines: AsyncIterable<CsvLine>, actor: string): Promise<Array<{ key: string, program: string, customerName: string }>> {
-    const programs = new Map((await this.prisma.program.findMany({ select: { id: true, name: true } })).map((p) => [p.name, p.id]))
-    const licenses: NewLicense[] = []
-    const errors: Array<{ field: string, message: string }> = []
-    let count = 0
-    for await (const { line, cells } of lines) {
-      if (++count > MAX_IMPORT_LINES) throw badRequest(`At most ${MAX_IMPORT_LINES.toLocaleString('en')} licenses per import.`)
-      const values = Object.fromEntries(COLUMNS.map((column, i) => [column, cells[i] === '' ? undefined : cells[i]]))
-      const result = importLine.safeParse({ ...values, customerName: values.customerName ?? '' })
-      if (!result.success) {
-        for (const issue of result.error.issues) errors.push({ field: `line ${line}: ${issue.path.join('.')}`, message: issue.message })
-        continue
-      }
-      const { program, ...fields } = result.data
-      const programId = programs.get(program)
-      if (programId === undefined) errors.push({ field: `line ${line}: program`, message: `unknown program ${program}` })
-      else licenses.push({ ...fields, programId, programName: program })
-    }
-    if (count === 0) throw badRequest('The CSV has no lines.')
-    if (errors.length > 0) throw badRequest('The CSV has errors; no license was issued.', errors.slice(0, MAX_LINE_ERRORS))
-    const created = await this.prisma.$transaction(async (tx) => await insertLicenses(tx, licenses, this.generate), { timeout: 120_000 })
-    await this.options.audit.record(actor, 'license.import', `${created.length} licenses`, { keys: created.map((c) => c.key) })
-    return created.map((c, i) => ({ key: c.key, program: licenses[i].programName, customerName: licenses[i].customerName }))
   }
 
   async update (key: string, changes: Partial<LicenseFields> & { status?: LicenseStatus, channel?: Channel, pin?: string | null }, actor: string): Promise<LicenseRow> {

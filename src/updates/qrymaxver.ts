@@ -7,6 +7,7 @@ import { decideEntitlement, type Entitlement, type LicenseReason, type SeatState
 import type { LicenseCache, PollFacts } from '../license/cache.js'
 import type { LicenseForPcid } from '../license/licenses.js'
 import { validateKey, type KeyCheck } from '../license/key.js'
+import { isLegacySerial } from '../license/serial.js'
 import type { LicenseSigner } from '../license/signing.js'
 import type { Repository } from '../storage/repository.js'
 import type { EventSink } from '../webhooks/webhooks.js'
@@ -69,6 +70,8 @@ export type LinkBase = () => string
 /** A program of the request with its serial trimmed and checked. */
 interface CheckedQuery extends ProgramQuery {
   check: KeyCheck | undefined
+  /** The serial as licenses are looked up by: the canonical key, or a legacy serial as sent (serial.ts). */
+  lookup: string | undefined
 }
 
 /**
@@ -79,10 +82,11 @@ export async function answerQuery (deps: QrymaxverDeps, pcid: string, queries: P
   const checked: CheckedQuery[] = queries.map((query) => {
     const serial = query.serial?.trim()
     return serial === undefined || serial === ''
-      ? { ...query, serial: undefined, check: undefined }
-      : { ...query, serial, check: validateKey(serial) }
+      ? { ...query, serial: undefined, check: undefined, lookup: undefined }
+      : checkSerial(query, serial)
   })
-  const keys = [...new Set(checked.flatMap(({ check }) => check?.valid === true ? [check.key] : []))]
+  // Legacy serials are looked up by the same statement as keys of ours (docs/protocol.md, "Legacy serials and PCIDs").
+  const keys = [...new Set(checked.flatMap(({ lookup }) => lookup === undefined ? [] : [lookup]))]
   // The PCID's channel matters only to programs with a beta version (docs/protocol.md §3).
   const needChannel = checked.some(({ program }) => program !== undefined && deps.catalog.hasBeta(program.trim()))
   const facts = await deps.licenses.facts(pcid, keys, deps.contacts.isKnown(pcid), needChannel)
@@ -92,6 +96,11 @@ export async function answerQuery (deps: QrymaxverDeps, pcid: string, queries: P
   // One after another: two programs of one request may take seats of the same license.
   for (const query of checked) answers.push(await answerOne(deps, pcid, query, facts, now, linkBase))
   return answers
+}
+
+function checkSerial (query: ProgramQuery, serial: string): CheckedQuery {
+  const check = validateKey(serial)
+  return { ...query, serial, check, lookup: check.valid ? check.key : isLegacySerial(serial) ? serial : undefined }
 }
 
 async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery, facts: PollFacts, now: Date, linkBase: LinkBase): Promise<ProgramAnswer> {
@@ -104,8 +113,8 @@ async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery
   // A parsed version has no leading zeros or empty parts, so its text is already canonical.
   const versionText = query.version?.trim() ?? ''
   const current = parseVersion(versionText)
-  const { serial, check } = query
-  const license = check?.valid === true ? facts.licenses.get(check.key) : undefined
+  const { serial, check, lookup } = query
+  const license = lookup === undefined ? undefined : facts.licenses.get(lookup)
   // The license's channel and pin count only when it is this program's (docs/protocol.md §3).
   const own = license?.program === program ? license : undefined
   const channel: Channel = own?.channel === 'beta' || facts.channel === 'beta' ? 'beta' : 'stable'
@@ -116,7 +125,7 @@ async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery
     answer.reason = 'BAD_VERSION'
     return answer
   }
-  const canonicalSerial = check?.valid === true ? check.key : serial
+  const canonicalSerial = lookup ?? serial
   const contact = { pcid, program, version: versionText, serial: canonicalSerial?.slice(0, 64) ?? null, offered: answer.ok === '' ? null : answer.ok, channel }
   deps.contacts.record(contact)
   const seat: SeatState = license === undefined ? 'free' : license.bound ? 'bound' : license.used < license.seatLimit ? 'free' : 'full'

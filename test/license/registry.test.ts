@@ -1,17 +1,18 @@
 import t from 'tap'
 import { AuditLog } from '../../src/admin/audit-log.js'
-import { createPrismaClient } from '../../src/db/prisma.js'
+import { createPool, createPrismaClient } from '../../src/db/prisma.js'
+import { BulkImport } from '../../src/license/import.js'
 import { generateKey } from '../../src/license/key.js'
 import { LicenseRegistry } from '../../src/license/registry.js'
 import { createTestDatabase } from '../helpers/db.js'
 
-async function * lines (...names: string[]): AsyncGenerator<{ line: number, cells: string[] }> {
-  for (const [i, name] of names.entries()) yield { line: i + 1, cells: ['ishop', name] }
-}
-
 t.test('a new key that is taken already is drawn again, for one license and for an import', async (t) => {
-  const prisma = createPrismaClient(await createTestDatabase(t), 2)
-  t.teardown(async () => { await prisma.$disconnect() })
+  const pool = createPool(await createTestDatabase(t), 2)
+  const prisma = createPrismaClient('', 2, pool)
+  t.teardown(async () => {
+    await prisma.$disconnect()
+    await pool.end()
+  })
   await prisma.program.create({ data: { name: 'ishop' } })
   // The keys handed out before drawing at random again: a clash of 90 random bits, on demand.
   const forced: string[] = []
@@ -31,8 +32,10 @@ t.test('a new key that is taken already is drawn again, for one license and for 
   // Taken keys, and one key drawn twice within the same import.
   const twin = generateKey('ishop')
   forced.push(second.key, first.key, twin, twin)
-  const imported = await registry.import(lines('C', 'D', 'E', 'F', 'G'), 'test')
-  t.same(imported.map((i) => i.customerName), ['C', 'D', 'E', 'F', 'G'], 'in the order of the lines')
+  const importer = new BulkImport(pool, { audit: new AuditLog(prisma), changed: () => {}, generateKey: (program) => forced.shift() ?? generateKey(program) })
+  t.same(await importer.import('licenses', 'ishop,C\nishop,D\nishop,E\nishop,F\nishop,G\n', { encoding: 'utf-8', actor: 'test' }), { imported: 5 })
+  const imported = await prisma.license.findMany({ where: { customerName: { in: ['C', 'D', 'E', 'F', 'G'] } }, orderBy: { customerName: 'asc' } })
+  t.same(imported.map((i) => i.customerName), ['C', 'D', 'E', 'F', 'G'])
   const keys = new Set([first.key, second.key, ...imported.map((i) => i.key)])
   t.equal(keys.size, 7, 'every license has a key of its own')
   t.equal(await prisma.license.count(), 7)

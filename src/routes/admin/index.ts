@@ -17,6 +17,7 @@ import pcidRoutes from './pcids.js'
 import programRoutes from './programs.js'
 import { identifyCaller, sessionCookies, sessionRoutes } from './session.js'
 import tokenRoutes from './tokens.js'
+import transferRoutes from './transfers.js'
 import updateRoutes from './updates.js'
 import versionRoutes from './versions.js'
 import webhookRoutes from './webhooks.js'
@@ -42,8 +43,9 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
     preservePath: true,
     limits: { fileSize: fastify.config.UPLOAD_MAX_BYTES, files: 10_000, fields: 100, fieldSize: 1024 * 1024, parts: 10_100 }
   })
-  // CSV imports arrive as text.
-  fastify.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_request, body, done) => { done(null, body) })
+  // CSV imports arrive as text, read as a stream by the import (src/license/import.ts): a
+  // million lines are never held whole.
+  fastify.addContentTypeParser(['text/csv', 'text/plain'], (_request, payload, done) => { done(null, payload) })
 
   const { BODY_TIMEOUT_SECONDS, UPLOAD_TIMEOUT_SECONDS } = fastify.config
   fastify.addHook('onRequest', async (request) => {
@@ -56,7 +58,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
   await fastify.register(sessionRoutes)
   await fastify.register(async function authenticated (api) {
     api.addHook('onRequest', async (request) => { request.adminName = await identifyCaller(api, request) })
-    for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, downloadRoutes, auditRoutes, messageRoutes, analyticsRoutes, webhookRoutes, tokenRoutes]) await api.register(routes)
+    for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, transferRoutes, downloadRoutes, auditRoutes, messageRoutes, analyticsRoutes, webhookRoutes, tokenRoutes]) await api.register(routes)
   })
 }
 

@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { badRequest } from '../../errors.js'
-import { licenseCsvLines } from '../../license/csv.js'
 import { licenseFields, licenseStatus } from '../../license/fields.js'
 import type { LicenseRow } from '../../license/registry.js'
 import { identifier, pagination, programName, text, versionName } from './schemas.js'
@@ -33,21 +31,13 @@ function view (row: LicenseRow): Record<string, unknown> {
   }
 }
 
-/** Licenses: issue (one or many from CSV), list and filter, read, change, and their seats. */
+/** Licenses: issue, list and filter, read, change, and their seats. */
 const licenseRoutes: FastifyPluginAsyncZod = async (fastify) => {
   const { licenseRegistry: registry } = fastify
 
   fastify.post('/api/v1/licenses', { schema: { tags: ['licenses'], summary: 'Issue a license; the answer carries its key', body: z.object({ program: programName, ...licenseFields }) } }, async (request, reply) => {
     const { program, ...fields } = request.body
     return await reply.status(201).send(view(await registry.issue(program, fields, request.adminName)))
-  })
-
-  fastify.post('/api/v1/licenses/import', {
-    schema: { tags: ['licenses'], summary: 'Issue many licenses from CSV (program,customerName,customerEmail,maintenanceEnd,seatLimit,notes; header line optional); all or none' }
-  }, async (request, reply) => {
-    if (typeof request.body !== 'string') throw badRequest('Send the CSV as text/csv.')
-    const items = await registry.import(licenseCsvLines(request.body), request.adminName)
-    return await reply.status(201).send({ items })
   })
 
   fastify.get('/api/v1/licenses', {

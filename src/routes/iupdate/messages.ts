@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { isProgramName } from '../../catalog/program-name.js'
 import { ProtocolError } from '../../errors.js'
-import { isPcidSyntax } from '../../license/pcid.js'
+import { isLegacyPcid } from '../../license/serial.js'
 import { AttachmentNameTooLongError, AttachmentTooLargeError, DiskFloorError, MessageQuotaError, MessageTooLargeError, TooManyAttachmentsError, type AttachmentStaging } from '../../messages/store.js'
 import { scalar } from '../../protocol/fields.js'
 import { parseRawFields, type RawFields } from '../../protocol/raw-fields.js'
@@ -26,7 +26,8 @@ function messageCharset (value: string | undefined): Charset {
 async function knownPcid (context: IupdateContext, raw: RawFields): Promise<string> {
   const pcid = (raw.get('pcid')?.toString('latin1') ?? scalar(context.fields, 'pcid') ?? '').trim()
   if (pcid === '') throw new ProtocolError('BAD_REQUEST', 'Missing pcid: ask f=getpcid for one first.')
-  if (!isPcidSyntax(pcid) || !(await context.app.contacts.exists(pcid))) throw new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
+  // Ours or imported from an earlier system (docs/protocol.md, "Legacy serials and PCIDs").
+  if (!isLegacyPcid(pcid) || !(await context.app.contacts.exists(pcid))) throw new ProtocolError('UNKNOWN_PCID', 'This PC id is not known here; ask f=getpcid for a new one.')
   return pcid
 }
 

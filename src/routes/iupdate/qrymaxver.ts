@@ -1,5 +1,5 @@
 import { ProtocolError } from '../../errors.js'
-import { isPcidSyntax } from '../../license/pcid.js'
+import { isLegacyPcid } from '../../license/serial.js'
 import { array, scalar } from '../../protocol/fields.js'
 import { qrymaxverLines } from '../../protocol/qrymaxver.js'
 import { answerQuery, MAX_PROGRAMS, type ProgramQuery } from '../../updates/qrymaxver.js'
@@ -20,7 +20,8 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
   }
   if (programs.length > MAX_PROGRAMS) throw new ProtocolError('TOO_MANY_PROGRAMS', `At most ${MAX_PROGRAMS} programs per request.`)
   if (programs.length === 0) throw new ProtocolError('BAD_REQUEST', 'No programs: send prog[]=<name>&version[]=<version>&serial[]=<serial>.')
-  if (!isPcidSyntax(pcid)) throw unknownPcid()
+  // Ours or imported from an earlier system (docs/protocol.md, "Legacy serials and PCIDs").
+  if (!isLegacyPcid(pcid)) throw unknownPcid()
   const queries: ProgramQuery[] = programs.map((program, i) => ({ program, version: versions[i], serial: serials[i] }))
   const answers = await answerQuery(
     { repository: app.repository, catalog: app.catalog, signer: app.signer, tokens: app.tokens, contacts: app.contacts, licenses: app.licenses, events: app.webhooks, linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000 },

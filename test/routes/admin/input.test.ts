@@ -9,6 +9,13 @@ function refuses (t: Test, res: AdminAnswer, field: string, what: string): void 
   t.ok(res.json?.errors?.some((e: { field: string }) => e.field === field), `${what}: ${field} named in ${JSON.stringify(res.json)}`)
 }
 
+/** An import refused for a line's field: 422, the line and field named. */
+function refusesLine (t: Test, res: AdminAnswer, lineField: string, what: string): void {
+  const [, line, field] = /^line (\d+): (.*)$/.exec(lineField) ?? []
+  t.equal(res.status, 422, what)
+  t.ok(res.json?.errors?.some((e: { line: number, field: string }) => e.line === Number(line) && e.field === field), `${what}: ${lineField} named in ${JSON.stringify(res.json)}`)
+}
+
 t.test('dates: calendar dates of years 2000 to 9999, else a 400 naming the field', async (t) => {
   const w = await buildWorld(t, { ADMIN_TOKEN: ADMIN })
   const { app } = w
@@ -18,7 +25,7 @@ t.test('dates: calendar dates of years 2000 to 9999, else a 400 naming the field
     refuses(t, await api(app, 'POST', '/api/v1/licenses', { program: 'ishop', customerName: 'C', maintenanceEnd: value }), 'body.maintenanceEnd', `create with ${value}`)
     refuses(t, await api(app, 'PATCH', `/api/v1/licenses/${w.keys.entitled}`, { maintenanceEnd: value }), 'body.maintenanceEnd', `change to ${value}`)
     // An empty cell is no date (lifetime updates).
-    if (value !== '') refuses(t, await api(app, 'POST', '/api/v1/licenses/import', `ishop,C,,${value}\n`, 'text/csv'), 'line 1: maintenanceEnd', `import with ${value}`)
+    if (value !== '') refusesLine(t, await api(app, 'POST', '/api/v1/licenses/import', `ishop,C,,${value}\n`, 'text/csv'), 'line 1: maintenanceEnd', `import with ${value}`)
   }
   for (const value of [...badDates, ...badInstants]) {
     refuses(t, await api(app, 'PATCH', '/api/v1/programs/ishop/versions/2.7.0.0', { releasedAt: value }), 'body.releasedAt', `releasedAt ${value}`)
@@ -80,7 +87,7 @@ t.test('NUL characters in admin input: a 400 naming the field, never a 500', asy
   refuses(t, await api(app, 'POST', '/api/v1/programs/ishop/versions', upload.body, upload.contentType), 'notesEl', 'publish with NUL in notes')
   t.equal((await api(app, 'GET', '/api/v1/programs/ishop/versions')).json.items.length, 2, 'nothing published')
   for (const [csv, field] of [[`ishop,${nul}\n`, 'line 1: customerName'], [`ishop,C,,,,${nul}\n`, 'line 1: notes'], [`ishop,C\nishop,"${nul}"\n`, 'line 2: customerName'], [`${nul},C\n`, 'line 1: program']]) {
-    refuses(t, await api(app, 'POST', '/api/v1/licenses/import', csv, 'text/csv'), field, `CSV ${JSON.stringify(csv)}`)
+    refusesLine(t, await api(app, 'POST', '/api/v1/licenses/import', csv, 'text/csv'), field, `CSV ${JSON.stringify(csv)}`)
   }
   t.equal((await api(app, 'GET', '/api/v1/licenses')).json.total, 6, 'nothing issued')
 })
