@@ -240,7 +240,7 @@ function WebhooksPage () {
     ${open === null
 ? null
 : html`<section><h2>${t('Deliveries')}</h2><${LoadError} error=${deliveries.error} />
-      <${Table} caption=${t('Deliveries')} rows=${deliveries.data?.items ?? []} columns=${[[t('When'), (d) => date(d.createdAt ?? d.at)], [t('Event'), (d) => d.event], [t('Status'), (d) => d.status ?? d.responseStatus ?? ''], [t('Attempts'), (d) => d.attempts ?? ''],
+      <${Table} caption=${t('Deliveries')} rows=${deliveries.data?.items ?? []} columns=${[[t('When'), (d) => date(d.createdAt)], [t('Event'), (d) => d.event], [t('Status'), (d) => `${d.status}${d.lastStatus == null ? '' : ` (HTTP ${d.lastStatus})`}${d.lastError == null ? '' : `: ${d.lastError}`}`], [t('Attempts'), (d) => d.attempts],
         [t('Actions'), (d) => html`<${Actions} actions=${[[t('Redeliver'), async () => { await api('POST', `/api/v1/webhooks/${enc(open)}/deliveries/${enc(d.id)}/redeliver`); deliveries.reload() }]]} />`]]} /></section>`}`
 }
 

@@ -30,7 +30,22 @@ const USAGE = 'usage: npm run admin -- token create --name <name> | token revoke
   '       npm run admin -- export licenses|seats|pcids [FILE]\n'
 const VERBS: Record<string, readonly string[]> = { token: ['create', 'revoke', 'list'], import: ['licenses', 'pcids', 'seats'], export: ['licenses', 'seats', 'pcids'] }
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { name: { type: 'string' }, encoding: { type: 'string', default: 'utf-8' } } })
+let args: ReturnType<typeof parse>
+function parse (): { positionals: string[], values: { name?: string, encoding: string, help?: boolean } } {
+  return parseArgs({ allowPositionals: true, options: { name: { type: 'string' }, encoding: { type: 'string', default: 'utf-8' }, help: { type: 'boolean', short: 'h' } } })
+}
+try {
+  args = parse()
+} catch (err) {
+  // An unknown option or a missing value: one line and the usage, not a stack trace.
+  process.stderr.write(`admin: ${(err as Error).message.split('. ')[0]}\n${USAGE}`)
+  process.exit(2)
+}
+const { positionals, values } = args
+if (values.help === true) {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
 const [noun, verb, arg] = positionals
 if (!(VERBS[noun ?? '']?.includes(verb ?? '') ?? false) || (noun === 'import' && arg === undefined) || !(CSV_ENCODINGS as readonly string[]).includes(values.encoding)) {
   process.stderr.write(USAGE)

@@ -205,4 +205,10 @@ t.test('npm run admin -- token create / revoke', async (t) => {
   const list = await run(process.execPath, [cli, 'token', 'list'], { env })
   t.match(list.stdout, /deploy\tcreated .*\trevoked /)
   await t.rejects(run(process.execPath, [cli, 'nonsense'], { env }), { code: 2 })
+  // An unknown option is one line and the usage, never a stack trace; --help is the usage.
+  const unknown = await run(process.execPath, [cli, 'token', 'list', '--bogus'], { env }).then(() => undefined, (err: { code: number, stderr: string }) => err)
+  t.equal(unknown?.code, 2)
+  t.match(unknown?.stderr, /^admin: Unknown option '--bogus'\nusage: /)
+  t.notMatch(unknown?.stderr, /\bat /, 'no stack trace')
+  t.match((await run(process.execPath, [cli, '--help'], { env })).stdout, /^usage: npm run admin -- token create/)
 })
