@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import type pg from 'pg'
@@ -132,7 +133,21 @@ function licensesKind (programs: Map<string, { id: number, name: string }>, draw
     ],
     load: [`INSERT INTO license (id, key, program_id, customer_name, customer_email, status, maintenance_end, seat_limit, notes, channel, pin, created_at, updated_at)
             SELECT gen_random_uuid(), key, program_id, customer_name, customer_email, status::license_status, maintenance_end, seat_limit, notes, channel::release_channel, pin, now(), now()
-              FROM import_rows ORDER BY line`]
+              FROM import_rows ORDER BY key`]
+  }
+}
+
+/** New keys from random bytes read 4,096 keys at a time: one system call per key was a fifth of an import's time. */
+function pooledKeys (): (program: string) => string {
+  let random = Buffer.alloc(0)
+  let at = 0
+  return (program) => {
+    if (at + 12 > random.length) {
+      random = randomBytes(12 * 4096)
+      at = 0
+    }
+    at += 12
+    return generateKey(program, random.subarray(at - 12, at))
   }
 }
 
@@ -247,7 +262,9 @@ export class BulkImport {
     let failed = true
     try {
       await client.query('BEGIN')
-      const spec = kind === 'licenses' ? licensesKind(await this.programs(client), this.options.generateKey ?? generateKey) : kind === 'pcids' ? pcidsKind : seatsKind
+      // The checks and the load sort the whole file: in memory rather than in temporary files.
+      await client.query("SET LOCAL work_mem = '128MB'")
+      const spec = kind === 'licenses' ? licensesKind(await this.programs(client), this.options.generateKey ?? pooledKeys()) : kind === 'pcids' ? pcidsKind : seatsKind
       const lines = await this.stage(client, spec, source, options)
       if (lines.errors.total === 0) await spec.prepare?.(client)
       if (spec.lock !== undefined) await client.query(spec.lock)
