@@ -12,6 +12,8 @@ COPY prisma ./prisma
 COPY prisma.config.ts tsconfig.json ./
 RUN npm ci
 COPY src ./src
+# The web console (docs/console.md), bundled into dist/console by npm run build.
+COPY console ./console
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

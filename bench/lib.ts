@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -84,6 +84,53 @@ export async function rssMiB (pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
   return kb / 1024
+}
+
+/** Ticks per second of /proc's CPU times (USER_HZ; `getconf CLK_TCK`, 100 on Linux). */
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+
+/** CPU seconds (user and system) a process has used so far; 0 once it is gone. */
+export async function cpuSeconds (pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / TICKS
+  } catch {
+    return 0
+  }
+}
+
+/** The Postgres backends connected to database `name` (their process titles name it). */
+export async function backendPids (name: string): Promise<number[]> {
+  const pids: number[] = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const title = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
+    if (title.startsWith('postgres: ') && title.includes(` ${name} `)) pids.push(Number(entry))
+  }
+  return pids
+}
+
+/**
+ * Where a load's CPU time went: `measure` runs it, and the CPU seconds used meanwhile by each
+ * named process and by the Postgres backends of database `database` are returned. A backend
+ * that ends during the load loses what it used (the pools keep theirs open).
+ */
+export async function cpuDuring<T> (processes: Record<string, number>, database: string, measure: () => Promise<T>): Promise<{ result: T, cpu: Record<string, number> }> {
+  const read = async (backends: number[]): Promise<Record<string, number>> => {
+    const cpu: Record<string, number> = {}
+    for (const [label, pid] of Object.entries(processes)) cpu[label] = await cpuSeconds(pid)
+    cpu.postgres = 0
+    for (const pid of backends) cpu.postgres += await cpuSeconds(pid)
+    return cpu
+  }
+  const backends = await backendPids(database)
+  const before = await read(backends)
+  const result = await measure()
+  const after = await read(backends)
+  const cpu: Record<string, number> = {}
+  for (const label of Object.keys(after)) cpu[label] = after[label] - before[label]
+  return { result, cpu }
 }
 
 export interface LoadResult { rps: number, p99: number, errors: number, non2xx: number }

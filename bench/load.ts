@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { generateKey } from '../src/license/key.js'
-import { benchDatabase, freePort, median, rssMiB, startNode, startServer, stop, waitForOk } from './lib.js'
+import { benchDatabase, cpuDuring, freePort, median, rssMiB, startNode, startServer, stop, waitForOk } from './lib.js'
 
 const PROGRAMS = 100
 const LICENSES = Number(process.env.BENCH_LICENSES ?? 1_000_000)
@@ -133,10 +133,20 @@ try {
   await expect(cases.version(), /URL\[0\]\[4\]=.*KIND\[0\]=version\r\n$/s)
   await expect(cases.first(), /LICENSE\[0\]=ey[^\r]+\r\nKIND\[0\]=none\r\n$/)
 
-  interface Load { rps: number, p99: number, errors: number }
+  interface Load { rps: number, p99: number, errors: number, cpu: Record<string, number> }
+  // Where the time goes: CPU µs per request of each process during a load (docs/performance.md).
+  const processes = { server: server.pid ?? 0, reference: reference.pid ?? 0, 'load generator': process.pid }
+  const database = url.pathname.slice(1)
   const run = async (target: string, next: () => string, seconds = SECONDS): Promise<Load> => {
-    const result = await autocannon({ url: target, connections: CONNECTIONS, duration: seconds, requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: next() }) }] })
-    return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts }
+    const { result, cpu } = await cpuDuring(processes, database, async () =>
+      await autocannon({ url: target, connections: CONNECTIONS, duration: seconds, requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: next() }) }] }))
+    const perRequest: Record<string, number> = {}
+    for (const [label, seconds] of Object.entries(cpu)) perRequest[label] = 1e6 * seconds / Math.max(1, result.requests.total)
+    return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts, cpu: perRequest }
+  }
+  const cpuLine = (label: string, loads: Load[]): void => {
+    const parts = Object.keys(loads[0].cpu).map((name) => `${name} ${median(loads.map((l) => l.cpu[name])).toFixed(0)}`)
+    console.log(`  ${label.padEnd(34)} ${parts.join(', ')}`)
   }
   // Warm both servers' code paths (not counted).
   await run(refBase, cases.reference, 2)
@@ -155,7 +165,7 @@ try {
       const load = await run(base, cases[name])
       const after = await run(refBase, cases.reference)
       references.push(after)
-      const ref = { rps: (before.rps + after.rps) / 2, p99: (before.p99 + after.p99) / 2, errors: before.errors + after.errors }
+      const ref = { rps: (before.rps + after.rps) / 2, p99: (before.p99 + after.p99) / 2, errors: before.errors + after.errors, cpu: before.cpu }
       results[name].push({ load, ref })
       line.push(`${name} ${load.rps.toFixed(0)}/${ref.rps.toFixed(0)}`)
       before = after
@@ -175,6 +185,10 @@ try {
     row(names[name], median(rs.map((r) => r.load.rps)), median(rs.map((r) => r.load.p99)), rs.reduce((s, r) => s + r.load.errors, 0),
       `   ${ratios[name].toFixed(0)}% of the reference (rounds: ${perRound.map((x) => x.toFixed(0)).join(', ')}), p99 ${p99Ratios[name].toFixed(1)}x its`)
   }
+
+  console.log('\nCPU µs per request, median over rounds (Postgres: the backends of the benchmark\'s database)')
+  cpuLine('reference', references)
+  for (const name of order) cpuLine(names[name], results[name].map((r) => r.load))
 
   // The 9:00 burst: 100,000 different PCs within a minute, at an even rate.
   const pid = server.pid ?? 0

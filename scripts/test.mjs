@@ -1,5 +1,5 @@
 // `npm test`: builds the server, then runs tap. `npm run test:slow` (`--slow`) runs test/slow/
-// instead, without a coverage threshold (it covers a few paths, the rest is npm test's). Tests use DATABASE_URL (a server where
+// (and `npm run test:browser` test/browser/) instead, without a coverage threshold (it covers a few paths, the rest is npm test's). Tests use DATABASE_URL (a server where
 // they may create databases) when it is set; otherwise an embedded Postgres is started in a
 // temporary folder for this run and removed afterwards. Each test file creates a database
 // of its own on that server, so files run in parallel without seeing each other's rows.
@@ -55,9 +55,13 @@ templateUrl.pathname = `/${template}`
 await migrate(templateUrl.toString())
 env.IUPDATE_TEST_TEMPLATE = template
 
+// --slow runs test/slow/, --browser test/browser/ (the web console in headless Chromium) or the
+// files named after it; --screenshots makes the browser tests write docs/console/*.png.
 const args = process.argv.slice(2)
-const slow = args[0] === '--slow'
-const tapArgs = slow ? ['--disable-coverage', ...globSlow(), ...args.slice(1)] : args
+if (args.includes('--screenshots')) env.CONSOLE_SCREENSHOTS = 'docs/console'
+const rest = args.slice(1).filter((arg) => arg !== '--screenshots')
+const suite = { '--slow': 'test/slow', '--browser': 'test/browser' }[args[0]]
+const tapArgs = suite === undefined ? args : ['--disable-coverage', ...(rest.some((arg) => arg.endsWith('.ts')) ? rest : [...glob(suite), ...rest])]
 const tap = spawn('npx', ['tap', ...tapArgs], { stdio: ['inherit', 'pipe', 'inherit'], env })
 let tail = ''
 tap.stdout.on('data', (chunk) => {
@@ -75,8 +79,8 @@ if (embedded) {
 }
 process.exit(code)
 
-function globSlow () {
-  return readdirSync('test/slow').filter((name) => name.endsWith('.test.ts')).map((name) => `test/slow/${name}`)
+function glob (folder) {
+  return readdirSync(folder).filter((name) => name.endsWith('.test.ts')).map((name) => `${folder}/${name}`)
 }
 
 function freePort () {

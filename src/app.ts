@@ -3,17 +3,21 @@ import type { Config } from './config.js'
 import { randomUUID } from 'node:crypto'
 import configPlugin from './plugins/config.js'
 import errorsPlugin, { answerFrameworkError } from './plugins/errors.js'
+import metricsPlugin from './plugins/metrics.js'
 import prismaPlugin from './plugins/prisma.js'
 import repositoryPlugin from './plugins/repository.js'
 import signerPlugin from './plugins/signer.js'
 import servicesPlugin from './plugins/services.js'
+import webhooksPlugin from './plugins/webhooks.js'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform } from 'fastify-type-provider-zod'
 import adminRoutes from './routes/admin/index.js'
+import consoleRoutes from './routes/console/index.js'
 import ftpRoutes from './routes/ftp/index.js'
 import healthRoutes from './routes/health/index.js'
 import iupdateRoutes from './routes/iupdate/index.js'
+import metricsRoutes from './routes/metrics/index.js'
 import wellKnownRoutes from './routes/wellknown/index.js'
 
 export interface AppOptions {
@@ -28,7 +32,9 @@ export interface AppOptions {
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(configPlugin, { config: opts.config })
   await fastify.register(errorsPlugin)
+  await fastify.register(metricsPlugin)
   await fastify.register(prismaPlugin)
+  await fastify.register(webhooksPlugin)
   await fastify.register(repositoryPlugin)
   await fastify.register(signerPlugin)
   await fastify.register(servicesPlugin)
@@ -44,10 +50,12 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   })
   await fastify.register(swaggerUi, { routePrefix: '/docs' })
   await fastify.register(healthRoutes)
+  await fastify.register(metricsRoutes)
   await fastify.register(iupdateRoutes)
   await fastify.register(wellKnownRoutes)
   await fastify.register(ftpRoutes)
   await fastify.register(adminRoutes)
+  await fastify.register(consoleRoutes)
 }
 
 // Download tokens travel in the query string (?t=): never log them.

@@ -102,6 +102,17 @@ export const configSchema = z.object({
   CLEANUP_INTERVAL_MINUTES: positiveInt.default(60),
   /** A bootstrap admin API token (24+ characters), for the first steps before `npm run admin -- token create`. */
   ADMIN_TOKEN: z.string().min(24, { message: 'must be at least 24 characters' }).optional(),
+  /** Bearer token GET /metrics requires; unset: /metrics is open (keep it off the public network). */
+  /** Time a webhook receiver has to answer one delivery, in seconds. */
+  WEBHOOK_TIMEOUT_SECONDS: positiveInt.default(10),
+  /** Retries of a delivery that failed, with exponential backoff from WEBHOOK_RETRY_DELAY_SECONDS. */
+  WEBHOOK_RETRY_LIMIT: nonNegativeInt.default(12),
+  WEBHOOK_RETRY_DELAY_SECONDS: positiveInt.default(10),
+  /** Deliveries sent at once per instance. */
+  WEBHOOK_CONCURRENCY: positiveInt.default(4),
+  /** How often the events gathered are queued as deliveries, in ms. */
+  WEBHOOK_FLUSH_MS: positiveInt.default(1_000),
+  METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   /** Largest file accepted by an admin upload, in bytes (default 2 GiB). */
   UPLOAD_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
   /** Attachments per message from a client, at most. */
@@ -116,6 +127,10 @@ export const configSchema = z.object({
   MESSAGE_MAX_BYTES_PER_PCID_PER_DAY: positiveInt.default(100 * 1024 * 1024),
   /** Free space that must remain on the disk of DATA_DIR; below it attachments are refused (default 1 GiB). */
   MESSAGE_MIN_FREE_DISK_BYTES: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(0, { message: 'must be 0 or more' }).default(1024 ** 3),
+  /** Secret (32+ characters) sealing the web console's session cookies; instances behind one load balancer share it. Unset: DATA_DIR/session-secret, generated. */
+  SESSION_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  /** Lifetime of a web console session, in hours (docs/console.md). */
+  SESSION_HOURS: positiveInt.default(12),
   /** Trust X-Forwarded-* from a reverse proxy in front of the server. */
   TRUST_PROXY: booleanFlag.default(false)
 })

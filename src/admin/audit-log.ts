@@ -9,10 +9,13 @@ export interface AuditQuery extends PageQuery {
 
 /** The audit log: who (an admin token's name) did what to which target, and when. */
 export class AuditLog {
-  constructor (private readonly prisma: PrismaClient) {}
+  /** `recorded`: told of every entry once written (the webhook events of src/webhooks/events.ts). */
+  constructor (private readonly prisma: PrismaClient, private readonly recorded?: (action: string, target: string, details: Record<string, unknown> | undefined) => void) {}
 
   async record (actor: string, action: string, target: string, details?: object): Promise<void> {
-    await this.prisma.auditEntry.create({ data: { actor, action, target, details: details === undefined ? undefined : JSON.parse(JSON.stringify(details)) } })
+    const json = details === undefined ? undefined : JSON.parse(JSON.stringify(details))
+    await this.prisma.auditEntry.create({ data: { actor, action, target, details: json } })
+    this.recorded?.(action, target, json)
   }
 
   /** Newest first (the id is unique and grows with time). */

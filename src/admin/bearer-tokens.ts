@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { PrismaClient } from '../generated/prisma/client.js'
+import { conflict, notFound } from '../errors.js'
+import type { AuditLog } from './audit-log.js'
 
 /**
  * Admin API bearer tokens: `iua_` and 40 base64url characters (240 random bits). Only the
@@ -33,7 +35,12 @@ export class BearerTokens {
   async identify (header: string | undefined): Promise<Caller> {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '')
     if (match === null) return { ok: false, status: 401, reason: 'An Authorization: Bearer <token> header is required.' }
-    const hash = hashToken(match[1])
+    return await this.identifyHash(hashToken(match[1]))
+  }
+
+  /** The caller whose token has this SHA-256: a console session keeps the hash, and asks on every request. */
+  async identifyHash (hash: string): Promise<Caller> {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return { ok: false, status: 401, reason: 'Unknown token.' }
     if (this.bootstrap !== undefined && timingSafeEqual(Buffer.from(hash, 'hex'), Buffer.from(hashToken(this.bootstrap), 'hex'))) {
       return { ok: true, name: 'bootstrap' }
     }
@@ -45,5 +52,30 @@ export class BearerTokens {
       await this.prisma.adminToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
     }
     return { ok: true, name: row.name }
+  }
+}
+
+export interface TokenView { id: number, name: string, createdAt: Date, lastUsedAt: Date | null, revokedAt: Date | null }
+
+/** The admin tokens as the admin API manages them (/api/v1/tokens): made and revoked with an audit entry. */
+export class AdminTokens {
+  constructor (private readonly prisma: PrismaClient, private readonly audit: AuditLog) {}
+
+  async list (): Promise<TokenView[]> {
+    return await this.prisma.adminToken.findMany({ orderBy: { id: 'asc' }, select: { id: true, name: true, createdAt: true, lastUsedAt: true, revokedAt: true } })
+  }
+
+  /** A new token; its secret is in the answer and nowhere else. 409 when the name is taken (revoked tokens keep theirs). */
+  async create (name: string, actor: string): Promise<{ id: number, name: string, token: string }> {
+    if (await this.prisma.adminToken.findUnique({ where: { name } }) !== null) throw conflict(`A token named ${name} exists already.`)
+    const made = await createAdminToken(this.prisma, name)
+    await this.audit.record(actor, 'token.create', name)
+    return made
+  }
+
+  async revoke (name: string, actor: string): Promise<void> {
+    const { count } = await this.prisma.adminToken.updateMany({ where: { name, revokedAt: null }, data: { revokedAt: new Date() } })
+    if (count === 0) throw notFound(`An active token named ${name}`)
+    await this.audit.record(actor, 'token.revoke', name)
   }
 }

@@ -9,6 +9,10 @@ import { PROGRAM_NAME, PROGRAM_NAME_RULE } from '../catalog/program-name.js'
 /** Text Postgres can store: anything but NUL, which no column takes (error 22021). */
 export const text = (max: number): z.ZodString => z.string().max(max).refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')
 
+/** An admin token's name, as the audit log shows it. */
+export const TOKEN_NAME = /^[\w.@-]{1,64}$/
+export const tokenName = z.string().regex(TOKEN_NAME, 'letters, digits, . _ - @ (at most 64)')
+
 export const programName = z.string().regex(PROGRAM_NAME, PROGRAM_NAME_RULE)
 export const versionName = z.string().regex(/^(0|[1-9]\d{0,8})(\.(0|[1-9]\d{0,8})){0,7}$/, 'a version: dot-separated numbers without leading zeros, e.g. 2.7.0.0')
 export const httpUrl = text(2000).regex(/^https?:\/\/[^\s"'<>]+$/, 'an http:// or https:// URL')

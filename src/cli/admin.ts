@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { AuditLog } from '../admin/audit-log.js'
 import { createAdminToken, revokeAdminToken } from '../admin/bearer-tokens.js'
+import { TOKEN_NAME } from '../admin/fields.js'
 import { ConfigError, loadConfig } from '../config.js'
 import { startEmbeddedPostgres } from '../db/embedded.js'
 import { migrate } from '../db/migrate.js'
@@ -52,7 +53,7 @@ try {
       await exportFile(pool, verb as ExportKind, arg)
     } else if (verb === 'create') {
       const name = values.name ?? arg
-      if (name === undefined || !/^[\w.@-]{1,64}$/.test(name)) throw new Error('--name is required: letters, digits, . _ - @ (at most 64)')
+      if (name === undefined || !TOKEN_NAME.test(name)) throw new Error('--name is required: letters, digits, . _ - @ (at most 64)')
       const existing = await prisma.adminToken.findUnique({ where: { name } })
       if (existing !== null) throw new Error(`a token named ${name} exists already`)
       const { id, token } = await createAdminToken(prisma, name)

@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { loadSecret } from '../secret-file.js'
 
 /**
  * Download link tokens (docs/protocol.md §7): AES-256-GCM under a key derived from the server
@@ -65,16 +64,8 @@ export class LinkTokens {
 
   /** TOKEN_SECRET, else DATA_DIR/token-secret (generated on first start, readable by the server's user alone). */
   static async load (options: { secret?: string, dataDir: string }): Promise<{ tokens: LinkTokens, generated: boolean }> {
-    if (options.secret !== undefined) return { tokens: new LinkTokens(Buffer.from(options.secret, 'utf8')), generated: false }
-    const file = join(options.dataDir, 'token-secret')
-    let generated = false
-    const text = await readFile(file, 'utf8').catch(async () => {
-      await mkdir(options.dataDir, { recursive: true })
-      // Another instance starting on the same DATA_DIR may win the race: its secret is used.
-      await writeFile(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' }).then(() => { generated = true }, () => {})
-      return await readFile(file, 'utf8')
-    })
-    return { tokens: new LinkTokens(Buffer.from(text.trim(), 'base64url')), generated }
+    const { secret, generated } = await loadSecret(options.secret, options.dataDir, 'token-secret')
+    return { tokens: new LinkTokens(secret), generated }
   }
 
   /** The tokens of one answer's links, one per file, in order. */

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../db/prisma.js'
+import type { EventSink } from '../webhooks/webhooks.js'
 import type { SendResult } from './send.js'
 
 /**
@@ -29,6 +30,9 @@ export interface DownloadStart {
 
 type LogFn = (obj: object, msg: string) => void
 
+/** A download whose outcome an update decided; `first`: this update decided it. */
+interface Outcome { id: string, pcid: string, program: string, folder: string, path: string, first: boolean | null }
+
 /**
  * The download records of this server, as the ftp/ route and f=dlconfirm use them. Delivery
  * updates that could not be written (database away) are kept and retried, so a download in
@@ -38,7 +42,14 @@ export class DownloadRecords {
   private readonly pending: Array<{ id: string, result: SendResult, attempts: number }> = []
   private timer: NodeJS.Timeout | undefined
 
-  constructor (private readonly prisma: PrismaClient, private readonly log: { warn: LogFn, error: LogFn }, private readonly retryMs = 5_000) {}
+  private readonly retryMs: number
+  private readonly events: EventSink | undefined
+
+  /** `events`: told of downloads confirmed and failed by the client (f=dlconfirm), for webhooks. */
+  constructor (private readonly prisma: PrismaClient, private readonly log: { warn: LogFn, error: LogFn }, options: { retryMs?: number, events?: EventSink } = {}) {
+    this.retryMs = options.retryMs ?? 5_000
+    this.events = options.events
+  }
 
   /** The record of a token, if it was ever used, and whether it is spent. */
   async find (tokenKey: string): Promise<{ id: string, spent: boolean } | undefined> {
@@ -68,10 +79,18 @@ export class DownloadRecords {
 
   /** f=dlconfirm: the client's word on a download. False when the token was never used. */
   async confirm (tokenKey: string, ok: boolean, error: string | null): Promise<boolean> {
-    const count = ok
-      ? await this.prisma.$executeRaw`UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE token_hash = ${tokenKey}`
-      : await this.prisma.$executeRaw`UPDATE download SET failed_at = now(), error = ${error} WHERE token_hash = ${tokenKey}`
-    return count > 0
+    const rows = ok
+      ? await this.prisma.$queryRaw<Outcome[]>`UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE token_hash = ${tokenKey}
+          RETURNING id, pcid, program, folder, path, confirmed_at = now() AND completed_at IS NULL AS first`
+      : await this.prisma.$queryRaw<Outcome[]>`UPDATE download SET failed_at = now(), error = ${error} WHERE token_hash = ${tokenKey}
+          RETURNING id, pcid, program, folder, path, true AS first`
+    const row = rows[0]
+    if (row?.first === true) this.tell(ok ? 'download.delivered' : 'download.failed', row, ok ? {} : { error })
+    return row !== undefined
+  }
+
+  private tell (type: 'download.delivered' | 'download.failed', row: Outcome, extra: Record<string, unknown> = {}): void {
+    this.events?.emit(type, { id: row.id, pcid: row.pcid, program: row.program, folder: row.folder, path: row.path, ...extra })
   }
 
   /**

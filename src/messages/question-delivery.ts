@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../db/prisma.js'
+import type { EventSink } from '../webhooks/webhooks.js'
 
 /**
  * Questions as the PCs get them (docs/protocol.md §8, f=getmsg and f=ansmsg): each question
@@ -16,7 +17,7 @@ export interface PendingQuestion {
 export type AnswerResult = { answered: true } | { answered: false, reason: 'unknown' } | { answered: false, reason: 'already', at: Date }
 
 export class QuestionDeliveries {
-  constructor (private readonly prisma: PrismaClient) {}
+  constructor (private readonly prisma: PrismaClient, private readonly events?: EventSink) {}
 
   /** The questions waiting for this PC, oldest first, marked delivered in the same statement that picks them. */
   async pick (pcid: string): Promise<PendingQuestion[]> {
@@ -34,7 +35,10 @@ export class QuestionDeliveries {
   /** Stores this PC's answer to one of its questions; the first answer is kept. */
   async answer (pcid: string, id: string, answer: string): Promise<AnswerResult> {
     const updated = await this.prisma.questionDelivery.updateMany({ where: { id, pcidId: pcid, answeredAt: null }, data: { answeredAt: new Date(), answer } })
-    if (updated.count > 0) return { answered: true }
+    if (updated.count > 0) {
+      this.events?.emit('question.answered', { id, pcid, answer })
+      return { answered: true }
+    }
     const exists = await this.prisma.questionDelivery.findFirst({ where: { id, pcidId: pcid }, select: { answeredAt: true } })
     return exists?.answeredAt == null ? { answered: false, reason: 'unknown' } : { answered: false, reason: 'already', at: exists.answeredAt }
   }

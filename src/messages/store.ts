@@ -4,6 +4,7 @@ import { mkdir, rename, rm, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { EventSink } from '../webhooks/webhooks.js'
 import type { PrismaClient } from '../db/prisma.js'
 import { STAGING, stagingName } from '../storage/publish.js'
 import { baseName, uniqueNames } from './names.js'
@@ -93,7 +94,7 @@ export interface IncomingMessage {
 export interface StagedAttachment { original: string, file: string, size: number, sha256: string }
 
 export class MessageInbox {
-  constructor (private readonly prisma: PrismaClient, readonly dir: string, private readonly limits: MessageLimits) {}
+  constructor (private readonly prisma: PrismaClient, readonly dir: string, private readonly limits: MessageLimits, private readonly events?: EventSink) {}
 
   attachmentPath (messageId: string, name: string): string {
     return join(this.dir, messageId, name)
@@ -163,6 +164,7 @@ export class MessageInbox {
       throw err
     }
     await staging.discard()
+    this.events?.emit('message.received', { id, pcid: message.pcid, program: message.program, subject: message.subject, attachments: staging.files.length })
     return { id, duplicate: false }
   }
 }

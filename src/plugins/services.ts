@@ -58,10 +58,10 @@ export default fp(async function servicesPlugin (fastify) {
     maxPerPcidPerDay: config.MESSAGE_MAX_PER_PCID_PER_DAY,
     maxBytesPerPcidPerDay: config.MESSAGE_MAX_BYTES_PER_PCID_PER_DAY,
     minFreeDiskBytes: config.MESSAGE_MIN_FREE_DISK_BYTES
-  }))
-  fastify.decorate('questionDeliveries', new QuestionDeliveries(prisma))
+  }, fastify.webhooks))
+  fastify.decorate('questionDeliveries', new QuestionDeliveries(prisma, fastify.webhooks))
 
-  const downloads = new DownloadRecords(prisma, log)
+  const downloads = new DownloadRecords(prisma, log, { events: fastify.webhooks })
   fastify.decorate('downloads', downloads)
 
   const cleanup = setInterval(() => {
@@ -77,4 +77,4 @@ export default fp(async function servicesPlugin (fastify) {
     await contacts.stop()
     await downloads.stop()
   })
-}, { name: 'services', dependencies: ['config', 'prisma'] })
+}, { name: 'services', dependencies: ['config', 'prisma', 'webhooks'] })

@@ -10,6 +10,7 @@ import { validateKey, type KeyCheck } from '../license/key.js'
 import { isLegacySerial } from '../license/serial.js'
 import type { LicenseSigner } from '../license/signing.js'
 import type { Repository } from '../storage/repository.js'
+import type { EventSink } from '../webhooks/webhooks.js'
 import type { RepoFile } from '../storage/scan.js'
 import { compareVersions, parseVersion, type Version } from '../storage/version.js'
 
@@ -55,6 +56,8 @@ export interface QrymaxverDeps {
   contacts: Contacts
   licenses: LicenseCache
   linkTtlMs: number
+  /** Webhook events (seat.bound): gathered in memory, never awaited. */
+  events: EventSink
 }
 
 /**
@@ -123,17 +126,21 @@ async function answerOne (deps: QrymaxverDeps, pcid: string, query: CheckedQuery
     return answer
   }
   const canonicalSerial = lookup ?? serial
-  deps.contacts.record({ pcid, program, version: versionText, serial: canonicalSerial?.slice(0, 64) ?? null, offered: answer.ok === '' ? null : answer.ok })
+  const contact = { pcid, program, version: versionText, serial: canonicalSerial?.slice(0, 64) ?? null, offered: answer.ok === '' ? null : answer.ok, channel }
+  deps.contacts.record(contact)
   const seat: SeatState = license === undefined ? 'free' : license.bound ? 'bound' : license.used < license.seatLimit ? 'free' : 'full'
 
   const newer = release !== undefined && compareVersions(release.folder.version, current) > 0 ? release : undefined
   let decision = decideEntitlement({ serial, program, license, seat, releasedAt: newer?.releasedAt, check })
   if (decision.entitled && decision.bindSeat && license !== undefined) {
     const bound = await deps.licenses.takeSeat(license, pcid)
+    if (bound === 'bound') deps.events.emit('seat.bound', { key: license.key, program, pcid })
     if (bound === 'full') decision = { entitled: false, reason: 'SEAT_LIMIT' }
     if (bound === 'gone') decision = { entitled: false, reason: 'LICENSE_UNKNOWN' }
   }
-  return await listFiles(deps, { answer, pcid, versionText, current, newer, license, serial: canonicalSerial, linkBase }, decision, now)
+  await listFiles(deps, { answer, pcid, versionText, current, newer, license, serial: canonicalSerial, linkBase }, decision, now)
+  if (answer.kind === 'version' && answer.files.length > 0) deps.contacts.record({ ...contact, linked: true })
+  return answer
 }
 
 /** What answerOne decided about a program, for listFiles. */

@@ -68,7 +68,7 @@ t.test('deliveries recorded while the database is away are written when it is ba
   t.teardown(async () => { await proxy.cut() })
   const prisma = createPrismaClient(throughProxy(direct, port), 2)
   t.teardown(async () => { await prisma.$disconnect() })
-  const recorder = new DownloadRecords(prisma, quiet, 50)
+  const recorder = new DownloadRecords(prisma, quiet, { retryMs: 50 })
   const id = await recorder.begin(start('h'), 1000) ?? ''
   await proxy.cut()
   await recorder.record(id, { sent: [range(0, 999)], finished: true })

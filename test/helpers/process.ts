@@ -56,3 +56,32 @@ export async function occupyPort (t: Test, port: number): Promise<Server> {
   t.teardown(() => { server.close() })
   return server
 }
+
+/**
+ * The real server on `env` (with PORT and HOST 127.0.0.1) that a test starts, SIGKILLs and
+ * starts again, and calls as the admin `token`; killed when the test ends.
+ */
+export function killableServer (t: Test, env: Record<string, string>, token: string): {
+  start: () => Promise<void>
+  kill: () => Promise<void>
+  api: (method: string, path: string, body?: unknown) => Promise<{ status: number, json: any }>
+} {
+  const base = `http://127.0.0.1:${env.PORT}`
+  let server: ServerProcess | undefined
+  const kill = async (): Promise<void> => {
+    server?.child.kill('SIGKILL')
+    await server?.exited
+  }
+  t.teardown(kill)
+  return {
+    start: async () => {
+      server = spawnServer(env)
+      await waitForOk(`${base}/readyz`)
+    },
+    kill,
+    api: async (method, path, body) => {
+      const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) })
+      return { status: res.status, json: await res.json().catch(() => undefined) }
+    }
+  }
+}

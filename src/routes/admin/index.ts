@@ -1,22 +1,26 @@
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsync } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
-import { ApiError } from '../../errors.js'
 import { bodyDeadline } from '../../http/body-deadline.js'
 import adminPlugin from '../../plugins/admin.js'
 import catalogRecordsPlugin from '../../plugins/catalog-records.js'
 import downloadReportsPlugin from '../../plugins/download-reports.js'
 import licenseRegistryPlugin from '../../plugins/license-registry.js'
 import messageDeskPlugin from '../../plugins/message-desk.js'
+import insightPlugin from '../../plugins/insight.js'
+import analyticsRoutes from './analytics.js'
 import auditRoutes from './audit.js'
 import downloadRoutes from './downloads.js'
 import licenseRoutes from './licenses.js'
 import messageRoutes from './messages.js'
 import pcidRoutes from './pcids.js'
 import programRoutes from './programs.js'
+import { identifyCaller, sessionCookies, sessionRoutes } from './session.js'
+import tokenRoutes from './tokens.js'
 import transferRoutes from './transfers.js'
 import updateRoutes from './updates.js'
 import versionRoutes from './versions.js'
+import webhookRoutes from './webhooks.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,7 +38,7 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
   fastify.setValidatorCompiler(validatorCompiler)
   fastify.setSerializerCompiler(serializerCompiler)
   fastify.decorateRequest('adminName', '')
-  for (const services of [adminPlugin, catalogRecordsPlugin, licenseRegistryPlugin, downloadReportsPlugin, messageDeskPlugin]) await fastify.register(services)
+  for (const services of [adminPlugin, catalogRecordsPlugin, licenseRegistryPlugin, downloadReportsPlugin, messageDeskPlugin, insightPlugin, sessionCookies]) await fastify.register(services)
   await fastify.register(multipart, {
     preservePath: true,
     limits: { fileSize: fastify.config.UPLOAD_MAX_BYTES, files: 10_000, fields: 100, fieldSize: 1024 * 1024, parts: 10_100 }
@@ -48,12 +52,14 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
     // Files and CSV imports may be large: they have their own, longer limit.
     const type = request.headers['content-type'] ?? ''
     bodyDeadline(request, (/^(multipart\/form-data|text\/csv|text\/plain)\b/i.test(type) ? UPLOAD_TIMEOUT_SECONDS : BODY_TIMEOUT_SECONDS) * 1000)
-    const caller = await fastify.bearerTokens.identify(request.headers.authorization)
-    if (!caller.ok) throw new ApiError(caller.status, caller.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', caller.reason)
-    request.adminName = caller.name
   })
 
-  for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, transferRoutes, downloadRoutes, auditRoutes, messageRoutes]) await fastify.register(routes)
+  // Signing in to the web console is the one admin route without a caller yet.
+  await fastify.register(sessionRoutes)
+  await fastify.register(async function authenticated (api) {
+    api.addHook('onRequest', async (request) => { request.adminName = await identifyCaller(api, request) })
+    for (const routes of [programRoutes, versionRoutes, updateRoutes, licenseRoutes, pcidRoutes, transferRoutes, downloadRoutes, auditRoutes, messageRoutes, analyticsRoutes, webhookRoutes, tokenRoutes]) await api.register(routes)
+  })
 }
 
 export default adminRoutes

@@ -98,6 +98,7 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
     }, wanted)
     if (id === undefined) throw new ProtocolError('GONE', 'This download link was used up; ask f=qrymaxver again.')
     reply.hijack()
+    fastify.metrics.downloadStarted()
     const result = await sendFileRanges(reply.raw, {
       path: real,
       size: file.size,
@@ -105,7 +106,8 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
       ranges: ranges ?? [{ start: 0, end: file.size - 1 }],
       headers: headers(file),
       contentType: 'application/octet-stream'
-    })
+    }).finally(() => { fastify.metrics.downloadEnded() })
+    fastify.metrics.bytesSent(result.sent.reduce((s, r) => s + r.bytes, 0))
     request.log.info({ path, pcid: check.claims.pcid, ranges: ranges?.length ?? 0, bytes: result.sent.reduce((s, r) => s + r.bytes, 0), finished: result.finished }, 'file delivered')
     await downloads.record(id, result)
   })

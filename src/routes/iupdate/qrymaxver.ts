@@ -24,12 +24,13 @@ export const qrymaxver: IupdateFunction = async ({ request, fields, app }) => {
   if (!isLegacyPcid(pcid)) throw unknownPcid()
   const queries: ProgramQuery[] = programs.map((program, i) => ({ program, version: versions[i], serial: serials[i] }))
   const answers = await answerQuery(
-    { repository: app.repository, catalog: app.catalog, signer: app.signer, tokens: app.tokens, contacts: app.contacts, licenses: app.licenses, linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000 },
+    { repository: app.repository, catalog: app.catalog, signer: app.signer, tokens: app.tokens, contacts: app.contacts, licenses: app.licenses, events: app.webhooks, linkTtlMs: app.config.LINK_TTL_HOURS * 3_600_000 },
     pcid,
     queries,
     () => publicBase(request, app.config.PUBLIC_URL)
   )
   if (answers === null) throw unknownPcid()
+  app.metrics.polled(answers)
   request.log.info({ pcid, programs: answers.map((a) => `${a.program}:${a.kind}:${a.files.length}`) }, 'qrymaxver answered')
   return qrymaxverLines(pcid, answers, scalar(fields, 'v') === '1')
 }

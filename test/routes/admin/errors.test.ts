@@ -43,7 +43,10 @@ const ROUTES: Array<[string, string, unknown]> = [
   ['POST', '/api/v1/messages/questions', {}],
   ['GET', '/api/v1/messages/questions', undefined],
   ['GET', '/api/v1/messages/inbox', undefined],
-  ['GET', '/api/v1/messages/inbox/00000000-0000-0000-0000-000000000000/attachments/a.txt', undefined]
+  ['GET', '/api/v1/messages/inbox/00000000-0000-0000-0000-000000000000/attachments/a.txt', undefined],
+  ['GET', '/api/v1/tokens', undefined],
+  ['POST', '/api/v1/tokens', { name: 'x' }],
+  ['DELETE', '/api/v1/tokens/x', undefined]
 ]
 
 t.test('every route: 401 without a token, 401 for an unknown one, 403 for a revoked one', async (t) => {
@@ -66,6 +69,8 @@ t.test('every route that takes input rejects malformed input with field-level pr
   const key = '1ND10-00G40-R40M3-0E209-18520'
   const cases: Array<[string, string, unknown, string]> = [
     ['POST', '/api/v1/programs', { name: '../etc' }, 'body.name'],
+    ['POST', '/api/v1/tokens', { name: 'two words' }, 'body.name'],
+    ['DELETE', '/api/v1/tokens/a%20b', undefined, 'params.name'],
     ['POST', '/api/v1/programs', { name: 'ok', purchaseUrl: 'javascript:alert(1)' }, 'body.purchaseUrl'],
     ['GET', '/api/v1/programs/..%2Fetc', undefined, 'params.name'],
     ['PATCH', '/api/v1/programs/ishop', { displayNameEn: 42 }, 'body.displayNameEn'],
