@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { finished } from 'node:stream/promises'
 import type pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import { z } from 'zod'
 import type { AuditLog } from '../admin/audit-log.js'
 import { endDate, instant, programName, text, versionName } from '../admin/fields.js'
@@ -28,8 +32,8 @@ export interface ImportOptions {
 
 /** Line errors reported at most (all are counted): enough to fix a file, short enough to read. */
 export const MAX_LINE_ERRORS = 100
-/** Rows per INSERT into the temporary table: one statement of a few arrays. */
-const BATCH = 5000
+/** Lines sent to COPY at a time. */
+const COPY_LINES = 2000
 
 type Cells = Record<string, string | undefined>
 type Value = string | number | boolean | Date | null
@@ -129,7 +133,21 @@ function licensesKind (programs: Map<string, { id: number, name: string }>, draw
     ],
     load: [`INSERT INTO license (id, key, program_id, customer_name, customer_email, status, maintenance_end, seat_limit, notes, channel, pin, created_at, updated_at)
             SELECT gen_random_uuid(), key, program_id, customer_name, customer_email, status::license_status, maintenance_end, seat_limit, notes, channel::release_channel, pin, now(), now()
-              FROM import_rows ORDER BY line`]
+              FROM import_rows ORDER BY key`]
+  }
+}
+
+/** New keys from random bytes read 4,096 keys at a time: one system call per key was a fifth of an import's time. */
+function pooledKeys (): (program: string) => string {
+  let random = Buffer.alloc(0)
+  let at = 0
+  return (program) => {
+    if (at + 12 > random.length) {
+      random = randomBytes(12 * 4096)
+      at = 0
+    }
+    at += 12
+    return generateKey(program, random.subarray(at - 12, at))
   }
 }
 
@@ -244,7 +262,9 @@ export class BulkImport {
     let failed = true
     try {
       await client.query('BEGIN')
-      const spec = kind === 'licenses' ? licensesKind(await this.programs(client), this.options.generateKey ?? generateKey) : kind === 'pcids' ? pcidsKind : seatsKind
+      // The checks and the load sort the whole file: in memory rather than in temporary files.
+      await client.query("SET LOCAL work_mem = '128MB'")
+      const spec = kind === 'licenses' ? licensesKind(await this.programs(client), this.options.generateKey ?? pooledKeys()) : kind === 'pcids' ? pcidsKind : seatsKind
       const lines = await this.stage(client, spec, source, options)
       if (lines.errors.total === 0) await spec.prepare?.(client)
       if (spec.lock !== undefined) await client.query(spec.lock)
@@ -268,23 +288,24 @@ export class BulkImport {
     return new Map(rows.map((row) => [row.name, row]))
   }
 
-  /** Reads, checks and stores every line in the temporary table import_rows. */
+  /** Reads, checks and stores every line in the temporary table import_rows (COPY, in the text format). */
   private async stage (client: pg.PoolClient, spec: Kind, source: AsyncIterable<Buffer | string> | string | Buffer, options: ImportOptions): Promise<{ count: number, errors: LineErrors }> {
     await client.query(`CREATE TEMPORARY TABLE import_rows (line int4 NOT NULL, ${spec.columns.map(([name, type]) => `${name} ${type}`).join(', ')}) ON COMMIT DROP`)
-    const insert = `INSERT INTO import_rows SELECT * FROM unnest($1::int4[], ${spec.columns.map(([, type], i) => `$${i + 2}::${type}[]`).join(', ')})`
     const reader = await readCsv(source, options.encoding, spec.known, spec.defaults)
     const errors = new LineErrors()
-    let batch: Value[][] = [[], ...spec.columns.map(() => [])]
+    const copy = client.query(copyFrom('COPY import_rows FROM STDIN'))
+    const copied = finished(copy)
+    copied.catch(() => {})
+    let chunk = ''
     let count = 0
-    // One batch is stored while the next is read: Postgres and the parser work at once.
-    let storing: Promise<unknown> = Promise.resolve()
-    const flush = async (): Promise<void> => {
-      await storing
-      if (batch[0].length === 0) return
-      storing = client.query(insert, batch)
-      storing.catch(() => {})
-      batch = [[], ...spec.columns.map(() => [])]
+    let stored = 0
+    let unreadable = false
+    // Postgres stores a chunk while the next lines are read.
+    const write = async (): Promise<void> => {
+      const ok = copy.write(chunk)
+      chunk = ''
       options.progress?.(count)
+      if (!ok) await Promise.race([once(copy, 'drain'), copied])
     }
     try {
       for await (const { line, cells } of reader.lines) {
@@ -300,22 +321,40 @@ export class BulkImport {
           for (const error of checked.errors) errors.add(line, error.field, error.message)
           continue
         }
-        // Once a line is bad nothing is stored; the rest is only checked.
+        // Once a line is bad nothing more is stored; the rest is only checked.
         if (errors.total > 0) continue
-        batch[0].push(line)
-        for (let i = 0; i < checked.values.length; i++) batch[i + 1].push(checked.values[i])
-        if (batch[0].length >= BATCH) await flush()
+        chunk += copyRow(line, checked.values)
+        if (++stored % COPY_LINES === 0) await write()
       }
     } catch (err) {
-      await storing.catch(() => {})
       if (!(err instanceof CsvUnreadable)) throw err
       errors.add(err.line, 'line', err.message)
-      throw errors.refusal(count)
+      unreadable = true
+    } finally {
+      copy.end(chunk)
+      await copied
     }
+    // Reading stopped at that line: the checks of the whole file would be of part of it.
+    if (unreadable) throw errors.refusal(count)
     if (count === 0) throw badRequest('The CSV has no lines.')
-    if (errors.total === 0) await flush()
-    await storing
     options.progress?.(count)
     return { count, errors }
   }
 }
+
+/** A row in COPY's text format: tab-separated, \N for null, backslash escapes. */
+function copyRow (line: number, values: readonly Value[]): string {
+  let row = String(line)
+  for (const value of values) {
+    row += '\t'
+    if (value === null) row += '\\N'
+    else if (value instanceof Date) row += value.toISOString()
+    else if (typeof value === 'string') row += COPY_SPECIAL.test(value) ? value.replace(COPY_ESCAPES, (c) => COPY_ESCAPE[c]) : value
+    else row += String(value)
+  }
+  return row + '\n'
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/
+const COPY_ESCAPES = /[\\\t\n\r]/g
+const COPY_ESCAPE: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
