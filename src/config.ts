@@ -113,7 +113,7 @@ export const configSchema = z.object({
   /** How often the events gathered are queued as deliveries, in ms. */
   WEBHOOK_FLUSH_MS: positiveInt.default(1_000),
   METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
-  /** Largest file accepted by an admin upload, in bytes (default 2 GiB). */
+  /** Largest file accepted by an admin upload or CSV import, in bytes (default 2 GiB). */
   UPLOAD_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
   /** Attachments per message from a client, at most. */
   MESSAGE_MAX_ATTACHMENTS: positiveInt.default(10),

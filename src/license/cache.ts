@@ -5,6 +5,7 @@ import type { PrismaClient } from '../db/prisma.js'
 import type { LicenseFacts } from './entitlement.js'
 import type { LicenseForPcid } from './licenses.js'
 import { bindSeat, type BindResult } from './seats.js'
+import { resolvePcid } from './serial.js'
 
 /**
  * What a poll needs to know of its PC and of the licenses its serials name: whether the PCID
@@ -191,16 +192,19 @@ export class LicenseCache {
   /**
    * What release control knows of a PC for one program outside a poll (f=newveravail): its
    * channel, beta when the PCID or a license of the program holding its seat is, and the
-   * lowest pin of those licenses. Undefined: no such PCID.
+   * lowest pin of those licenses, and the PCID as stored (serial.ts, pcidSpellings). Undefined: no such PCID.
    */
-  async releaseFacts (pcid: string, program: string): Promise<{ channel: Channel, pins: string[] } | undefined> {
+  async releaseFacts (pcid: string, program: string): Promise<{ pcid: string, channel: Channel, pins: string[] } | undefined> {
+    const id = await resolvePcid(this.prisma, pcid)
+    if (id === undefined) return undefined
     const row = await this.prisma.pcid.findUnique({
-      where: { id: pcid.toUpperCase() },
+      where: { id },
       select: { channel: true, seats: { where: { license: { program: { name: program } } }, select: { license: { select: { channel: true, pin: true } } } } }
     })
     if (row === null) return undefined
     const licenses = row.seats.map((s) => s.license)
     return {
+      pcid: id,
       channel: row.channel === 'beta' || licenses.some((l) => l.channel === 'beta') ? 'beta' : 'stable',
       pins: licenses.flatMap((l) => l.pin === null ? [] : [l.pin])
     }

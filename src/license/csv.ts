@@ -93,8 +93,11 @@ export async function readCsv (source: AsyncIterable<Buffer | string> | string |
     }
   })(), { objectMode: false })
   const piped = pipeline(rest, iconv.decodeStream(encoding), parser)
-  // Failures surface through the parser; this only keeps the promise from going unhandled.
+  // Failures surface through the parser, to lines() below, which may not be reading yet when
+  // the source fails: these only keep the promise and the stream's error from going
+  // unhandled meanwhile.
   piped.catch(() => {})
+  parser.on('error', () => {})
 
   async function * lines (): AsyncGenerator<CsvLine> {
     let line = 0

@@ -3,6 +3,7 @@ import { page, type Page, type PageQuery } from '../db/page.js'
 import { notFound } from '../errors.js'
 import type { AuditLog } from '../admin/audit-log.js'
 import type { Channel } from '../catalog/release-control.js'
+import { pcidSpellings, resolvePcid } from './serial.js'
 
 export interface PcidQuery extends PageQuery {
   /** The start of the PCID or of the address. */
@@ -30,9 +31,9 @@ export class PcidDirectory {
 
   /** Sets a PC's release channel (docs/protocol.md §3); audited. */
   async setChannel (pcid: string, channel: Channel, actor: string): Promise<PcidDetail> {
-    const id = pcid.toUpperCase()
-    const count = await this.prisma.pcid.updateMany({ where: { id }, data: { channel } })
-    if (count.count === 0) throw notFound(`PCID ${pcid}`)
+    const id = await resolvePcid(this.prisma, pcid)
+    if (id === undefined) throw notFound(`PCID ${pcid}`)
+    await this.prisma.pcid.update({ where: { id }, data: { channel } })
     this.options.changed(id)
     await this.options.audit.record(actor, 'pcid.update', id, { channel })
     return await this.find(id)
@@ -41,7 +42,7 @@ export class PcidDirectory {
   /** Newest first; PCIDs made in the same millisecond in a fixed order, so that pages neither repeat nor skip one. */
   async list ({ q, program, version, limit, offset }: PcidQuery): Promise<Page<PcidRow>> {
     const where = {
-      ...(q === undefined ? {} : { OR: [{ id: { startsWith: q.toUpperCase() } }, { address: { startsWith: q } }] }),
+      ...(q === undefined ? {} : { OR: [...pcidSpellings(q).map((start) => ({ id: { startsWith: start } })), { address: { startsWith: q } }] }),
       ...(program === undefined && version === undefined ? {} : { programs: { some: { ...(program === undefined ? {} : { program }), ...(version === undefined ? {} : { version }) } } })
     }
     return await page(
@@ -53,7 +54,8 @@ export class PcidDirectory {
   /** One PC: the programs and versions it reported, and the licenses whose seats it holds. */
   async find (pcid: string): Promise<PcidDetail> {
     await this.flush()
-    const row = await this.prisma.pcid.findUnique({ where: { id: pcid.toUpperCase() }, include: withSeats })
+    const id = await resolvePcid(this.prisma, pcid)
+    const row = id === undefined ? null : await this.prisma.pcid.findUnique({ where: { id }, include: withSeats })
     if (row === null) throw notFound(`PCID ${pcid}`)
     return row
   }

@@ -1,3 +1,4 @@
+import type { PrismaClient } from '../db/prisma.js'
 import { validateKey } from './key.js'
 
 /**
@@ -16,6 +17,23 @@ export function isLegacySerial (value: string): boolean {
 
 export function isLegacyPcid (value: string): boolean {
   return LEGACY_PCID.test(value)
+}
+
+/**
+ * The spellings a PCID is looked up by outside a poll (the console, the admin API, the
+ * newveravail page): as given, since a legacy PCID matches exactly, case included, then
+ * upper-cased, a PCID of ours typed in lower case. The first that exists is the PC.
+ */
+export function pcidSpellings (pcid: string): string[] {
+  const upper = pcid.toUpperCase()
+  return upper === pcid ? [pcid] : [pcid, upper]
+}
+
+/** The stored PCID of the first spelling that exists (pcidSpellings), else undefined. */
+export async function resolvePcid (prisma: PrismaClient, pcid: string): Promise<string | undefined> {
+  const spellings = pcidSpellings(pcid)
+  const found = new Set((await prisma.pcid.findMany({ where: { id: { in: spellings } }, select: { id: true } })).map((row) => row.id))
+  return spellings.find((spelling) => found.has(spelling))
 }
 
 /**

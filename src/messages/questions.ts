@@ -2,6 +2,7 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
 import type { AuditLog } from '../admin/audit-log.js'
 import { page, type Page, type PageQuery } from '../db/page.js'
 import { notFound } from '../errors.js'
+import { resolvePcid } from '../license/serial.js'
 
 /** A question to one PCID, or to every PCID that reported a program (and that version of it). */
 export type Recipients = { pcid: string } | { program: string, version?: string }
@@ -38,9 +39,9 @@ export class Questions {
 
   private async recipients (to: Recipients): Promise<string[]> {
     if ('pcid' in to) {
-      const row = await this.prisma.pcid.findUnique({ where: { id: to.pcid.toUpperCase() }, select: { id: true } })
-      if (row === null) throw notFound(`PCID ${to.pcid}`)
-      return [row.id]
+      const id = await resolvePcid(this.prisma, to.pcid)
+      if (id === undefined) throw notFound(`PCID ${to.pcid}`)
+      return [id]
     }
     await this.deps.flush()
     const rows = to.version === undefined

@@ -119,3 +119,22 @@ t.test('a windows-1253 file is read as such; exports are safe in a spreadsheet a
   t.same(await state(empty.app), await state(app))
   t.equal(await exported('licenses'), licenses, 'and the same export')
 })
+
+t.test('an imported lower-case PCID is found as it was imported: admin API, channel, questions, newveravail', async (t) => {
+  const world = await buildWorld(t, { ADMIN_TOKEN: ADMIN })
+  const { app } = world
+  const pcid = 'old-pc-7f3a'
+  t.same((await importCsv(app, 'pcids', `pcid,program,version,serial,firstSeen,lastSeen\n${pcid},ishop,2.6.5.1,,2020-01-01,2026-11-30\n`)).json, { imported: 1 })
+
+  t.match((await api(app, 'GET', `/api/v1/pcids/${pcid}`)).json, { pcid, programs: [{ program: 'ishop', version: '2.6.5.1' }] })
+  t.equal((await api(app, 'GET', `/api/v1/pcids/${pcid.toUpperCase()}`)).status, 404, 'matched exactly: the upper-case spelling is another PCID')
+  t.match((await api(app, 'GET', '/api/v1/pcids?q=old-pc')).json, { items: [{ pcid }] }, 'found by the start of its PCID')
+  t.match((await api(app, 'POST', '/api/v1/messages/questions', { pcid, subject: 'Έρευνα', text: 'Όλα καλά;' })).json, { recipients: 1 })
+
+  // 2.7.0.0 on the beta channel: the page offers it to this PC alone once the PC is on beta.
+  t.equal((await api(app, 'PATCH', '/api/v1/programs/ishop/versions/2.7.0.0', { channel: 'beta' })).status, 200)
+  t.match((await api(app, 'PATCH', `/api/v1/pcids/${pcid}`, { channel: 'beta' })).json, { pcid, channel: 'beta' })
+  const page = async (who: string): Promise<string> => await (await fetch(`${world.base}/myweb/iupdate.php?f=newveravail&prog=ishop&version=2.6.5.1&pcid=${enc(who)}`)).text()
+  t.match(await page(pcid), /2\.7\.0\.0/, 'the beta PC is offered the beta version')
+  t.notMatch(await page('another-pc'), /2\.7\.0\.0/, 'any other PC is not')
+})

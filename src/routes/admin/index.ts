@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart'
 import type { FastifyPluginAsync } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { bodyDeadline } from '../../http/body-deadline.js'
+import { byteLimit, tooLarge } from '../../http/byte-limit.js'
 import adminPlugin from '../../plugins/admin.js'
 import catalogRecordsPlugin from '../../plugins/catalog-records.js'
 import downloadReportsPlugin from '../../plugins/download-reports.js'
@@ -44,8 +45,20 @@ const adminRoutes: FastifyPluginAsync = async (fastify) => {
     limits: { fileSize: fastify.config.UPLOAD_MAX_BYTES, files: 10_000, fields: 100, fieldSize: 1024 * 1024, parts: 10_100 }
   })
   // CSV imports arrive as text, read as a stream by the import (src/license/import.ts): a
-  // million lines are never held whole.
-  fastify.addContentTypeParser(['text/csv', 'text/plain'], (_request, payload, done) => { done(null, payload) })
+  // million lines are never held whole, and no more than UPLOAD_MAX_BYTES are read.
+  const csvLimit = fastify.config.UPLOAD_MAX_BYTES
+  fastify.addContentTypeParser(['text/csv', 'text/plain'], (request, payload, done) => {
+    if (Number(request.headers['content-length'] ?? 0) > csvLimit) {
+      done(tooLarge(csvLimit, 'The CSV file'))
+      return
+    }
+    const limited = byteLimit(csvLimit, 'The CSV file')
+    // The import reads the body only once its transaction has begun: until then a failure
+    // (the limit, a client gone) is kept by the stream and met by the import's first read.
+    limited.on('error', () => {})
+    payload.on('error', (err) => limited.destroy(err))
+    done(null, payload.pipe(limited))
+  })
 
   const { BODY_TIMEOUT_SECONDS, UPLOAD_TIMEOUT_SECONDS } = fastify.config
   fastify.addHook('onRequest', async (request) => {

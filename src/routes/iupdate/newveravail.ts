@@ -2,6 +2,7 @@ import { offeredRelease, programExists } from '../../catalog/catalog.js'
 import type { Seeker } from '../../catalog/release-control.js'
 import { preferredLanguage } from '../../pages/html.js'
 import { renderNewVersion, renderUnknownProgram } from '../../pages/newveravail.js'
+import { isLegacyPcid } from '../../license/serial.js'
 import { scalar } from '../../protocol/fields.js'
 import { compareVersions, parseVersion } from '../../storage/version.js'
 import type { IupdateFunction } from './types.js'
@@ -21,13 +22,14 @@ export const newveravail: IupdateFunction = async ({ request, reply, fields, app
   const info = app.catalog.program(program)
   const current = scalar(fields, 'version')
   const seeker: Seeker = { pcid: undefined, current: current === undefined ? null : parseVersion(current), channel: 'stable', pin: null }
-  const pcid = scalar(fields, 'pcid')?.trim().toUpperCase()
-  // An unknown or malformed pcid is no PC: the page names what every PC is offered.
-  if (pcid !== undefined && /^[0-9A-Z]{26}$/.test(pcid)) {
+  const pcid = scalar(fields, 'pcid')?.trim()
+  // An unknown or malformed pcid is no PC: the page names what every PC is offered. Legacy
+  // PCIDs too (docs/protocol.md, "Legacy serials and PCIDs").
+  if (pcid !== undefined && isLegacyPcid(pcid)) {
     const facts = await app.licenses.releaseFacts(pcid, program)
     if (facts !== undefined) {
       const pins = facts.pins.map(parseVersion).filter((pin) => pin !== null).sort(compareVersions)
-      Object.assign(seeker, { pcid, channel: facts.channel, pin: pins[0] ?? null })
+      Object.assign(seeker, { pcid: facts.pcid, channel: facts.channel, pin: pins[0] ?? null })
     }
   }
   const release = offeredRelease(app.repository, app.catalog, program, seeker, new Date())

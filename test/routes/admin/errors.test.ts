@@ -160,6 +160,33 @@ t.test('CSV import: all or none', async (t) => {
   t.match(list.json(), { total: 1, limit: 1, offset: 0, items: [{ seatLimit: 2, maintenanceEnd: '2027-01-01T23:59:59.999Z' }] })
 })
 
+t.test('a CSV import larger than UPLOAD_MAX_BYTES is refused with 413 and imports nothing, with or without Content-Length', async (t) => {
+  const { app } = await buildTestApp(t, { ADMIN_TOKEN: ADMIN, UPLOAD_MAX_BYTES: '2000' })
+  await app.prisma.program.create({ data: { name: 'ishop' } })
+  const csv = 'program,customerName\n' + Array.from({ length: 200 }, (_, i) => `ishop,Customer ${i}`).join('\n') + '\n'
+  t.ok(csv.length > 2000)
+  const declared = await app.inject({ method: 'POST', url: '/api/v1/licenses/import', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/csv' }, payload: csv })
+  t.equal(declared.statusCode, 413)
+  t.match(declared.json(), { title: 'PAYLOAD_TOO_LARGE', detail: /UPLOAD_MAX_BYTES \(2000 bytes\)/ })
+  // Chunked: no Content-Length, the limit is found while reading.
+  const base = await listen(app)
+  const chunked = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+    const req = request(`${base}/api/v1/licenses/import`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/csv', 'transfer-encoding': 'chunked' } }, (res) => {
+      let body = ''
+      res.on('data', (chunk: Buffer) => { body += chunk.toString() })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    for (let i = 0; i < csv.length; i += 500) req.write(csv.slice(i, i + 500))
+    req.end()
+  })
+  t.equal(chunked.status, 413, chunked.body)
+  t.match(JSON.parse(chunked.body), { title: 'PAYLOAD_TOO_LARGE' })
+  t.equal(await app.prisma.license.count(), 0, 'nothing imported')
+  const small = await app.inject({ method: 'POST', url: '/api/v1/licenses/import', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/csv' }, payload: csv.slice(0, 500).replace(/\n[^\n]*$/, '\n') })
+  t.equal(small.statusCode, 200, 'a file within the limit is imported')
+})
+
 t.test('an upload cut off half-way leaves no trace; an oversize file is refused', async (t) => {
   const root = await makeTree(t, {})
   const { app } = await buildTestApp(t, { FTP_ROOT: root, ADMIN_TOKEN: ADMIN, UPLOAD_MAX_BYTES: '1000000' })

@@ -77,7 +77,7 @@ t.test('a rollout schedule: due steps apply at once, and the job writes each ste
   const env = { ROLLOUT_JOB_INTERVAL_MS: String(JOB), CATALOG_REFRESH_MS: '200' }
   const a = await buildReleaseWorld(t, env)
   const b = await buildReleaseWorld(t, env, { databaseUrl: a.databaseUrl, root: a.root })
-  const pcids = await insertPcids(a.databaseUrl, 10_000)
+  const pcids = await insertPcids(a.databaseUrl, 2_000)
   const schedule = [{ at: new Date(Date.now() + 3600_000).toISOString(), rollout: 100 }, { at: new Date(Date.now() - 60_000).toISOString(), rollout: 20 }]
   const set = await adminApi(a.app, 'PATCH', v('3.0'), { rollout: 0, rolloutSchedule: schedule })
   t.equal(set.status, 200)
