@@ -5,7 +5,7 @@ import type { PrismaClient } from '../db/prisma.js'
 import type { LicenseFacts } from './entitlement.js'
 import type { LicenseForPcid } from './licenses.js'
 import { bindSeat, type BindResult } from './seats.js'
-import { resolvePcid } from './serial.js'
+import { firstSpelling, pcidSpellings } from './serial.js'
 
 /**
  * What a poll needs to know of its PC and of the licenses its serials name: whether the PCID
@@ -195,16 +195,14 @@ export class LicenseCache {
    * lowest pin of those licenses, and the PCID as stored (serial.ts, pcidSpellings). Undefined: no such PCID.
    */
   async releaseFacts (pcid: string, program: string): Promise<{ pcid: string, channel: Channel, pins: string[] } | undefined> {
-    const id = await resolvePcid(this.prisma, pcid)
-    if (id === undefined) return undefined
-    const row = await this.prisma.pcid.findUnique({
-      where: { id },
-      select: { channel: true, seats: { where: { license: { program: { name: program } } }, select: { license: { select: { channel: true, pin: true } } } } }
-    })
-    if (row === null) return undefined
+    const row = firstSpelling(pcid, await this.prisma.pcid.findMany({
+      where: { id: { in: pcidSpellings(pcid) } },
+      select: { id: true, channel: true, seats: { where: { license: { program: { name: program } } }, select: { license: { select: { channel: true, pin: true } } } } }
+    }))
+    if (row === undefined) return undefined
     const licenses = row.seats.map((s) => s.license)
     return {
-      pcid: id,
+      pcid: row.id,
       channel: row.channel === 'beta' || licenses.some((l) => l.channel === 'beta') ? 'beta' : 'stable',
       pins: licenses.flatMap((l) => l.pin === null ? [] : [l.pin])
     }

@@ -3,7 +3,7 @@ import { page, type Page, type PageQuery } from '../db/page.js'
 import { notFound } from '../errors.js'
 import type { AuditLog } from '../admin/audit-log.js'
 import type { Channel } from '../catalog/release-control.js'
-import { pcidSpellings, resolvePcid } from './serial.js'
+import { firstSpelling, pcidSpellings, resolvePcid } from './serial.js'
 
 export interface PcidQuery extends PageQuery {
   /** The start of the PCID or of the address. */
@@ -54,9 +54,8 @@ export class PcidDirectory {
   /** One PC: the programs and versions it reported, and the licenses whose seats it holds. */
   async find (pcid: string): Promise<PcidDetail> {
     await this.flush()
-    const id = await resolvePcid(this.prisma, pcid)
-    const row = id === undefined ? null : await this.prisma.pcid.findUnique({ where: { id }, include: withSeats })
-    if (row === null) throw notFound(`PCID ${pcid}`)
+    const row = firstSpelling(pcid, await this.prisma.pcid.findMany({ where: { id: { in: pcidSpellings(pcid) } }, include: withSeats }))
+    if (row === undefined) throw notFound(`PCID ${pcid}`)
     return row
   }
 }

@@ -29,11 +29,18 @@ export function pcidSpellings (pcid: string): string[] {
   return upper === pcid ? [pcid] : [pcid, upper]
 }
 
+/** Of the rows read for pcidSpellings(pcid), the one of the first spelling that exists. */
+export function firstSpelling<T extends { id: string }> (pcid: string, rows: readonly T[]): T | undefined {
+  for (const spelling of pcidSpellings(pcid)) {
+    const row = rows.find((r) => r.id === spelling)
+    if (row !== undefined) return row
+  }
+  return undefined
+}
+
 /** The stored PCID of the first spelling that exists (pcidSpellings), else undefined. */
 export async function resolvePcid (prisma: PrismaClient, pcid: string): Promise<string | undefined> {
-  const spellings = pcidSpellings(pcid)
-  const found = new Set((await prisma.pcid.findMany({ where: { id: { in: spellings } }, select: { id: true } })).map((row) => row.id))
-  return spellings.find((spelling) => found.has(spelling))
+  return firstSpelling(pcid, await prisma.pcid.findMany({ where: { id: { in: pcidSpellings(pcid) } }, select: { id: true } }))?.id
 }
 
 /**

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
 import { page, type Page, type PageQuery } from '../db/page.js'
 import { notFound } from '../errors.js'
-import { pcidSpellings } from '../license/serial.js'
+import { resolvePcid } from '../license/serial.js'
 
 export interface ReceivedQuery extends PageQuery {
   pcid?: string
@@ -19,7 +19,9 @@ export class ReceivedMessages {
 
   /** Newest first; messages received in the same millisecond in a fixed order, so that pages neither repeat nor skip one. */
   async list ({ pcid, program, limit, offset }: ReceivedQuery): Promise<Page<ReceivedRow>> {
-    const where = { ...(pcid === undefined ? {} : { pcidId: { in: pcidSpellings(pcid) } }), ...(program === undefined ? {} : { program }) }
+    // The PC as stored (serial.ts, pcidSpellings); one that does not exist has no messages.
+    const pcidId = pcid === undefined ? undefined : await resolvePcid(this.prisma, pcid) ?? pcid
+    const where = { ...(pcidId === undefined ? {} : { pcidId }), ...(program === undefined ? {} : { program }) }
     return await page(
       this.prisma.clientMessage.count({ where }),
       this.prisma.clientMessage.findMany({ where, orderBy: [{ receivedAt: 'desc' }, { id: 'desc' }], take: limit, skip: offset, include: withAttachments })

@@ -130,6 +130,9 @@ t.test('an imported lower-case PCID is found as it was imported: admin API, chan
   t.equal((await api(app, 'GET', `/api/v1/pcids/${pcid.toUpperCase()}`)).status, 404, 'matched exactly: the upper-case spelling is another PCID')
   t.match((await api(app, 'GET', '/api/v1/pcids?q=old-pc')).json, { items: [{ pcid }] }, 'found by the start of its PCID')
   t.match((await api(app, 'POST', '/api/v1/messages/questions', { pcid, subject: 'Έρευνα', text: 'Όλα καλά;' })).json, { recipients: 1 })
+  const sent = await fetch(`${world.base}/myweb/iupdate.php?f=sendmsg&pcid=${enc(pcid)}&prog=ishop&cs=utf8&subject=${enc('Γεια')}&message=x`)
+  t.equal(sent.status, 200)
+  t.match((await api(app, 'GET', `/api/v1/messages/inbox?pcid=${pcid}`)).json, { items: [{ subject: 'Γεια' }] }, 'its messages, by its PCID as imported')
 
   // 2.7.0.0 on the beta channel: the page offers it to this PC alone once the PC is on beta.
   t.equal((await api(app, 'PATCH', '/api/v1/programs/ishop/versions/2.7.0.0', { channel: 'beta' })).status, 200)
