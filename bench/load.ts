@@ -192,6 +192,7 @@ try {
 
   // The 9:00 burst: 100,000 different PCs within a minute, at an even rate.
   const pid = server.pid ?? 0
+  const heapBefore = await heapMiB(base)
   const idle = await rssMiB(pid)
   let peak = idle
   const sampler = setInterval(() => { rssMiB(pid).then((m) => { peak = Math.max(peak, m) }).catch(() => {}) }, 200)
@@ -208,6 +209,7 @@ try {
   const burstErrors = burst.errors + burst.non2xx + burst.timeouts
   console.log(`\nthe 9:00 burst: ${burst.requests.total.toLocaleString()} different PCs in ${burstSeconds.toFixed(0)} s (${(burst.requests.total / burstSeconds).toFixed(0)} polls/s asked)`)
   console.log(`  p99 ${burst.latency.p99} ms, errors ${burstErrors}, server RSS ${idle.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB at most`)
+  console.log(`  server memory (its /metrics) before: ${heapBefore}; after: ${await heapMiB(base)}`)
 
   const target = (what: string, met: boolean, figure: string, goal: string): void => console.log(`${met ? 'met   ' : 'missed'}  ${what}: ${figure} (target ${goal})`)
   console.log('')
@@ -220,4 +222,14 @@ try {
   target('burst memory', peak <= 400, `${peak.toFixed(0)} MiB`, 'at most 400 MiB')
 } finally {
   for (const cleanup of cleanups) await cleanup().catch((err: unknown) => console.error('cleanup:', err))
+}
+
+/** The server's V8 heap and the memory outside it, from its process metrics (MiB). */
+async function heapMiB (base: string): Promise<string> {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const value = (name: string): string => {
+    const match = new RegExp(`^iupdate_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)
+    return match === null ? '?' : (Number(match[1]) / 1024 / 1024).toFixed(0)
+  }
+  return `heap used ${value('nodejs_heap_size_used_bytes')} of ${value('nodejs_heap_size_total_bytes')} MiB, external ${value('nodejs_external_memory_bytes')} MiB`
 }

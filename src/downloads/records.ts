@@ -80,8 +80,10 @@ export class DownloadRecords {
   /** f=dlconfirm: the client's word on a download. False when the token was never used. */
   async confirm (tokenKey: string, ok: boolean, error: string | null): Promise<boolean> {
     const rows = ok
-      ? await this.prisma.$queryRaw<Outcome[]>`UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE token_hash = ${tokenKey}
-          RETURNING id, pcid, program, folder, path, confirmed_at = now() AND completed_at IS NULL AS first`
+      // The first confirmation of a download is told; the row is locked first so that two at once tell it once.
+      ? await this.prisma.$queryRaw<Outcome[]>`WITH was AS (SELECT id, confirmed_at IS NULL AS first FROM download WHERE token_hash = ${tokenKey} FOR UPDATE)
+          UPDATE download d SET confirmed_at = coalesce(d.confirmed_at, now()) FROM was WHERE d.id = was.id
+          RETURNING d.id, d.pcid, d.program, d.folder, d.path, was.first`
       : await this.prisma.$queryRaw<Outcome[]>`UPDATE download SET failed_at = now(), error = ${error} WHERE token_hash = ${tokenKey}
           RETURNING id, pcid, program, folder, path, true AS first`
     const row = rows[0]

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../db/prisma.js'
 import { badRequest, notFound } from '../errors.js'
-import { validateKey } from '../license/key.js'
+import { serialLookup } from '../license/serial.js'
 
 /**
  * What the vendor reads about the installed base (docs/analytics.md): active installations
@@ -90,46 +90,43 @@ export class Analytics {
    * frequent error texts), and PCs that report running it now.
    */
   async funnel (program: string, version: string): Promise<Funnel> {
-    const [offers, downloads, topErrors, running] = await Promise.all([
-      this.prisma.$queryRaw<Array<{ offered: number, linksIssued: number }>>`
-        SELECT count(*)::int AS offered, count(*) FILTER (WHERE linked_at IS NOT NULL)::int AS "linksIssued"
-          FROM version_offer WHERE program = ${program} AND version = ${version}`,
-      this.prisma.$queryRaw<Array<Omit<Funnel, 'offered' | 'linksIssued' | 'topErrors' | 'running'>>>`
-        SELECT count(DISTINCT pcid)::int AS "downloadsStarted",
-               count(DISTINCT pcid) FILTER (WHERE completed_at IS NOT NULL)::int AS delivered,
-               count(DISTINCT pcid) FILTER (WHERE confirmed_at IS NOT NULL)::int AS confirmed,
-               count(DISTINCT pcid) FILTER (WHERE failed_at IS NOT NULL AND completed_at IS NULL AND confirmed_at IS NULL)::int AS failed
-          FROM download WHERE program = ${program} AND folder = ${version}`,
-      this.prisma.$queryRaw<Array<{ message: string, count: number }>>`
-        SELECT error AS message, count(*)::int AS count FROM download
-         WHERE program = ${program} AND folder = ${version} AND failed_at IS NOT NULL AND error IS NOT NULL
-         GROUP BY error ORDER BY count DESC, error LIMIT ${TOP_ERRORS}`,
+    // Counts kept by triggers on version_offer and download (docs/analytics.md, "How the counts are kept").
+    const [counts, topErrors, running] = await Promise.all([
+      this.prisma.versionFunnel.findUnique({ where: { program_version: { program, version } } }),
+      this.prisma.downloadError.findMany({ where: { program, folder: version, count: { gt: 0 } }, orderBy: [{ count: 'desc' }, { error: 'asc' }], take: TOP_ERRORS, select: { error: true, count: true } }),
       this.prisma.$queryRaw<Array<{ running: number }>>`
         SELECT count(*)::int AS running FROM pcid_program WHERE program = ${program} AND version = ${version}`
     ])
-    return { ...offers[0], ...downloads[0], topErrors, running: running[0].running }
+    const count = (field: 'offered' | 'linksIssued' | 'started' | 'delivered' | 'confirmed' | 'failed'): number => Number(counts?.[field] ?? 0)
+    return {
+      offered: count('offered'),
+      linksIssued: count('linksIssued'),
+      downloadsStarted: count('started'),
+      delivered: count('delivered'),
+      confirmed: count('confirmed'),
+      failed: count('failed'),
+      topErrors: topErrors.map(({ error, count }) => ({ message: error, count })),
+      running: running[0].running
+    }
   }
 
   /** Downloads per day (UTC) started in [from, to]: started, delivered whole, failed, bytes sent. */
   async downloads (program: string, from: string, to: string): Promise<Array<{ day: string, started: number, delivered: number, failed: number, bytes: number }>> {
     dayRange(from, to)
-    const rows = await this.prisma.$queryRaw<Array<{ day: string, started: number, delivered: number, failed: number, bytes: bigint }>>`
-      SELECT to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int AS started,
-             count(*) FILTER (WHERE completed_at IS NOT NULL OR confirmed_at IS NOT NULL)::int AS delivered,
-             count(*) FILTER (WHERE failed_at IS NOT NULL AND completed_at IS NULL AND confirmed_at IS NULL)::int AS failed,
-             sum(bytes_served)::bigint AS bytes
-        FROM download
-       WHERE program = ${program} AND started_at >= ${from}::date AT TIME ZONE 'UTC' AND started_at < (${to}::date + 1) AT TIME ZONE 'UTC'
-       GROUP BY 1 ORDER BY 1`
-    return rows.map((row) => ({ ...row, bytes: Number(row.bytes) }))
+    const rows = await this.prisma.downloadDay.findMany({
+      where: { program, day: { gte: new Date(`${from}T00:00:00Z`), lte: new Date(`${to}T00:00:00Z`) }, started: { gt: 0 } },
+      orderBy: { day: 'asc' }
+    })
+    return rows.map((row) => ({ day: row.day.toISOString().slice(0, 10), started: Number(row.started), delivered: Number(row.delivered), failed: Number(row.failed), bytes: Number(row.bytes) }))
   }
 
   /** A license's seats: the PCs holding them, with the version each last reported of the license's program. */
   async license (key: string): Promise<LicenseUse> {
-    const check = validateKey(key)
-    if (!check.valid) throw notFound(`License ${key.slice(0, 40)}`)
+    // A key of ours in any spelling, or a legacy serial as imported (docs/protocol.md).
+    const lookup = serialLookup(key.trim())
+    if (lookup === undefined) throw notFound(`License ${key.slice(0, 40)}`)
     const license = await this.prisma.license.findUnique({
-      where: { key: check.key },
+      where: { key: lookup },
       select: { key: true, seatLimit: true, program: { select: { name: true } }, seats: { select: { pcidId: true, lastSeenAt: true }, orderBy: { boundAt: 'asc' } } }
     })
     if (license === null) throw notFound(`License ${key}`)

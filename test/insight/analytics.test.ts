@@ -1,6 +1,7 @@
+import pg from 'pg'
 import t from 'tap'
 import { ADMIN, adminApi } from '../helpers/admin.js'
-import { adminQuery } from '../helpers/db.js'
+import { adminQuery, createTestDatabase } from '../helpers/db.js'
 import { buildReleaseWorld, insertPcids, poll, pollAll } from '../helpers/release.js'
 
 const today = (): string => new Date().toISOString().slice(0, 10)
@@ -98,4 +99,47 @@ t.test('the funnel of a version matches the polls, links and downloads made', as
   t.match(license.json, { key, seatLimit: 100_000, seatsUsed: 6 })
   t.same(license.json.pcs.map((p: { pcid: string, version: string }) => [p.pcid, p.version]).sort(), licensed.map((pcid, i) => [pcid, i < 2 ? '3.0' : '2.0']).sort())
   t.equal((await adminApi(w.app, 'GET', '/api/v1/analytics/licenses/NOSUCH')).status, 404)
+})
+
+t.test('the rollups the funnel and downloads per day read agree with the download records, written concurrently by several connections', async (t) => {
+  const url = await createTestDatabase(t)
+  const clients = await Promise.all(Array.from({ length: 4 }, async () => { const c = new pg.Client({ connectionString: url }); await c.connect(); return c }))
+  t.teardown(async () => { await Promise.all(clients.map(async (c) => await c.end())) })
+  // Each connection writes its share of 40 PCs' downloads of three folders, one statement at a time as the server does:
+  // created, bytes recorded, received whole, confirmed, failed and then received after all, offered and linked.
+  await Promise.all(clients.map(async (c, k) => {
+    for (let i = k; i < 240; i += clients.length) {
+      const pcid = `PC${i % 40}`
+      const folder = `1.${i % 3}`
+      const { rows: [{ id }] } = await c.query<{ id: string }>(`INSERT INTO download (id, token_hash, pcid, program, folder, path, size, expires_at, started_at)
+        VALUES (gen_random_uuid(), $1, $2, 'app', $3, 'f', 100, now() + interval '1 day', now() - ($4 || ' days')::interval)
+        ON CONFLICT (token_hash) DO UPDATE SET bytes_granted = download.bytes_granted + 1 RETURNING id`, [`t${i % 200}`, pcid, folder, String(i % 3)])
+      await c.query('UPDATE download SET bytes_served = bytes_served + 40 WHERE id = $1', [id])
+      if (i % 4 === 0) await c.query('UPDATE download SET completed_at = coalesce(completed_at, now()) WHERE id = $1', [id])
+      if (i % 6 === 0) await c.query('UPDATE download SET confirmed_at = coalesce(confirmed_at, now()) WHERE id = $1', [id])
+      if (i % 5 === 0) await c.query('UPDATE download SET failed_at = now(), error = $2 WHERE id = $1', [id, i % 10 === 0 ? 'disk full' : 'timeout'])
+      if (i % 15 === 0) await c.query('UPDATE download SET completed_at = coalesce(completed_at, now()) WHERE id = $1', [id])
+      await c.query(`INSERT INTO version_offer (program, version, pcid, linked_at) VALUES ('app', $1, $2, CASE WHEN $3 THEN now() END)
+        ON CONFLICT (program, version, pcid) DO UPDATE SET linked_at = EXCLUDED.linked_at WHERE version_offer.linked_at IS NULL AND EXCLUDED.linked_at IS NOT NULL`, [folder, pcid, i % 7 < 3])
+    }
+  }))
+  await clients[0].query("DELETE FROM download WHERE token_hash IN ('t7', 't8')")
+  const query = async (sql: string): Promise<unknown> => (await clients[0].query(sql)).rows
+  t.same(await query('SELECT day, started::int, delivered::int, failed::int, bytes::int FROM download_day ORDER BY day'),
+    await query(`SELECT (started_at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS started,
+                        count(*) FILTER (WHERE completed_at IS NOT NULL OR confirmed_at IS NOT NULL)::int AS delivered,
+                        count(*) FILTER (WHERE failed_at IS NOT NULL AND completed_at IS NULL AND confirmed_at IS NULL)::int AS failed,
+                        sum(bytes_served)::int AS bytes
+                   FROM download GROUP BY 1 ORDER BY 1`), 'downloads per day')
+  t.same(await query('SELECT version, started::int, delivered::int, confirmed::int, failed::int FROM version_funnel ORDER BY version'),
+    await query(`SELECT folder AS version, count(DISTINCT pcid)::int AS started, count(DISTINCT pcid) FILTER (WHERE completed_at IS NOT NULL)::int AS delivered,
+                        count(DISTINCT pcid) FILTER (WHERE confirmed_at IS NOT NULL)::int AS confirmed,
+                        count(DISTINCT pcid) FILTER (WHERE failed_at IS NOT NULL AND completed_at IS NULL AND confirmed_at IS NULL)::int AS failed
+                   FROM download GROUP BY 1 ORDER BY 1`), 'the funnel, in PCs')
+  t.same(await query('SELECT version, offered::int, links_issued::int FROM version_funnel ORDER BY version'),
+    await query('SELECT version, count(*)::int AS offered, count(linked_at)::int AS links_issued FROM version_offer GROUP BY 1 ORDER BY 1'), 'offers and links')
+  t.same(await query('SELECT folder, error, count FROM download_error WHERE count > 0 ORDER BY folder, error'),
+    await query('SELECT folder, error, count(*)::int AS count FROM download WHERE failed_at IS NOT NULL AND error IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2'), 'error texts')
+  const [{ failedThenReceived }] = await clients[0].query<{ failedThenReceived: number }>('SELECT count(*)::int AS "failedThenReceived" FROM download WHERE failed_at IS NOT NULL AND completed_at IS NOT NULL').then((r) => r.rows)
+  t.ok(failedThenReceived > 0, 'some downloads failed and were received after all')
 })
