@@ -143,3 +143,16 @@ t.test('the rollups the funnel and downloads per day read agree with the downloa
   const [{ failedThenReceived }] = await clients[0].query<{ failedThenReceived: number }>('SELECT count(*)::int AS "failedThenReceived" FROM download WHERE failed_at IS NOT NULL AND completed_at IS NOT NULL').then((r) => r.rows)
   t.ok(failedThenReceived > 0, 'some downloads failed and were received after all')
 })
+
+t.test('a license imported with a legacy serial has its analytics, found by the serial as imported', async (t) => {
+  const w = await buildReleaseWorld(t)
+  const imported = await adminApi(w.app, 'POST', '/api/v1/licenses/import', 'key,program,customerName,seatLimit\nOLD-7731-ΣΝ,app,Shop,3\n', 'text/csv')
+  t.equal(imported.status, 200, JSON.stringify(imported.json))
+  const [pcid] = await insertPcids(w.databaseUrl, 1)
+  t.match((await poll(w.app, pcid, '2.0', 'OLD-7731-ΣΝ')).license, /^ey/, 'the serial is entitled')
+  await w.app.contacts.flush()
+  const license = await adminApi(w.app, 'GET', `/api/v1/analytics/licenses/${encodeURIComponent('OLD-7731-ΣΝ')}`)
+  t.equal(license.status, 200)
+  t.match(license.json, { key: 'OLD-7731-ΣΝ', seatLimit: 3, seatsUsed: 1, pcs: [{ pcid, version: '2.0' }] })
+  t.equal((await adminApi(w.app, 'GET', `/api/v1/analytics/licenses/${encodeURIComponent('OLD-7731-ΣΧ')}`)).status, 404)
+})
