@@ -156,3 +156,24 @@ t.test('a license imported with a legacy serial has its analytics, found by the 
   t.match(license.json, { key: 'OLD-7731-ΣΝ', seatLimit: 3, seatsUsed: 1, pcs: [{ pcid, version: '2.0' }] })
   t.equal((await adminApi(w.app, 'GET', `/api/v1/analytics/licenses/${encodeURIComponent('OLD-7731-ΣΧ')}`)).status, 404)
 })
+
+t.test('two contacts flushes at once, each linking one version and offering another, do not deadlock on the funnel counts', async (t) => {
+  const url = await createTestDatabase(t)
+  const clients = await Promise.all([0, 1, 2].map(async () => { const c = new pg.Client({ connectionString: url }); await c.connect(); return c }))
+  t.teardown(async () => { await Promise.all(clients.map(async (c) => await c.end())) })
+  const [setup, one, two] = clients
+  await setup.query("INSERT INTO version_offer (program, version, pcid) VALUES ('app', 'A', 'PC11'), ('app', 'B', 'PC12')")
+  // Each count written slowly, so that the two statements' trigger firings interleave.
+  await setup.query(`CREATE FUNCTION slow_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$;
+                     CREATE TRIGGER slow_count BEFORE INSERT OR UPDATE ON version_funnel FOR EACH ROW EXECUTE FUNCTION slow_count()`)
+  // As the contacts flush writes offers: one row takes the update path (links given), one the insert path (a new offer).
+  const flush = async (c: pg.Client, linked: [string, string], offered: [string, string]): Promise<unknown> => await c.query(`
+    INSERT INTO version_offer (program, version, pcid, linked_at)
+    VALUES ('app', $1, $2, now()), ('app', $3, $4, NULL)
+    ON CONFLICT (program, version, pcid) DO UPDATE SET linked_at = EXCLUDED.linked_at
+     WHERE version_offer.linked_at IS NULL AND EXCLUDED.linked_at IS NOT NULL`, [...linked, ...offered])
+  const results = await Promise.allSettled([flush(one, ['B', 'PC12'], ['A', 'PC13']), flush(two, ['A', 'PC11'], ['B', 'PC14'])])
+  t.same(results.map((r) => r.status === 'rejected' ? String(r.reason) : 'ok'), ['ok', 'ok'])
+  t.same((await setup.query('SELECT version, offered::int, links_issued::int FROM version_funnel ORDER BY version')).rows,
+    [{ version: 'A', offered: 2, links_issued: 1 }, { version: 'B', offered: 2, links_issued: 1 }])
+})

@@ -72,12 +72,17 @@ LANGUAGE sql IMMUTABLE AS $$
              sign * d.bytes_served, d.error, sign * (d.failed_at IS NOT NULL AND d.error IS NOT NULL)::int)::download_change
 $$;
 
--- Adds changes to download_day, download_error, download_pc and, for each PC whose count of a kind went from
--- zero to more (or back), to version_funnel. A count's old value is its new one minus the
--- change, whatever other transactions added meanwhile (the upsert locks the row), so PCs are
--- counted once. Rows are locked in key order, table by table.
+-- Adds changes to download_day, download_error, download_pc and, for each PC whose count of
+-- a kind went from zero to more (or back), to version_funnel. A count's old value is its new
+-- one minus the change, whatever other transactions added meanwhile (the upsert locks the
+-- row), so PCs are counted once. Rows are locked in key order, table by table. In plpgsql, so
+-- that its plans are kept per connection; a statement that changed no count returns at once.
 CREATE FUNCTION apply_download_changes(changes download_change[]) RETURNS void
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  IF cardinality(changes) = 0 THEN
+    RETURN;
+  END IF;
   WITH c AS (
     SELECT * FROM unnest(changes)
      WHERE downloads <> 0 OR completed <> 0 OR confirmed <> 0 OR delivered <> 0 OR failed <> 0 OR bytes <> 0 OR errors <> 0
@@ -110,10 +115,13 @@ LANGUAGE sql VOLATILE AS $$
          sum((n.confirmed > 0)::int - (n.confirmed - pc.confirmed > 0)::int),
          sum((n.failed > 0)::int - (n.failed - pc.failed > 0)::int)
     FROM pcs n JOIN pc USING (program, folder, pcid)
-   GROUP BY n.program, n.folder ORDER BY n.program, n.folder
+   GROUP BY n.program, n.folder
+  HAVING sum((n.downloads > 0)::int - (n.downloads - pc.downloads > 0)::int) <> 0 OR sum((n.completed > 0)::int - (n.completed - pc.completed > 0)::int) <> 0
+      OR sum((n.confirmed > 0)::int - (n.confirmed - pc.confirmed > 0)::int) <> 0 OR sum((n.failed > 0)::int - (n.failed - pc.failed > 0)::int) <> 0
+   ORDER BY n.program, n.folder
   ON CONFLICT (program, version) DO UPDATE SET started = f.started + EXCLUDED.started, delivered = f.delivered + EXCLUDED.delivered,
-                                               confirmed = f.confirmed + EXCLUDED.confirmed, failed = f.failed + EXCLUDED.failed
-$$;
+                                               confirmed = f.confirmed + EXCLUDED.confirmed, failed = f.failed + EXCLUDED.failed;
+END $$;
 
 CREATE FUNCTION download_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -141,8 +149,13 @@ CREATE TRIGGER download_rollup_update AFTER UPDATE ON download REFERENCING OLD T
 CREATE TRIGGER download_rollup_delete AFTER DELETE ON download REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION download_deleted();
 
 -- Offers and links: PCs offered a version, and of them those given its links.
+-- An INSERT … ON CONFLICT DO UPDATE fires the update trigger, then the insert trigger: each
+-- locks version_funnel rows in key order, the two together do not, so two flushes (two
+-- instances) could deadlock. The first firing in a transaction takes a lock that makes
+-- flushes wait for each other here, before any version_funnel row is locked.
 CREATE FUNCTION version_offer_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('iupdate'), hashtext('version_funnel'));
   IF TG_OP = 'INSERT' THEN
     INSERT INTO version_funnel AS f (program, version, offered, links_issued)
     SELECT program, version, count(*), count(linked_at) FROM new_rows GROUP BY program, version ORDER BY program, version
@@ -165,7 +178,22 @@ CREATE TRIGGER version_offer_rollup_insert AFTER INSERT ON version_offer REFEREN
 CREATE TRIGGER version_offer_rollup_update AFTER UPDATE ON version_offer REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION version_offer_changed();
 CREATE TRIGGER version_offer_rollup_delete AFTER DELETE ON version_offer REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION version_offer_changed();
 
--- The records written before this migration.
+-- The records written before this migration, counted as the triggers count them (set-based:
+-- no array of every record, whatever their number).
 INSERT INTO version_funnel (program, version, offered, links_issued)
 SELECT program, version, count(*), count(linked_at) FROM version_offer GROUP BY program, version;
-SELECT apply_download_changes(ARRAY(SELECT download_share(d, 1) FROM download d));
+INSERT INTO download_day (program, day, started, delivered, failed, bytes)
+SELECT program, (started_at AT TIME ZONE 'UTC')::date, count(*),
+       count(*) FILTER (WHERE completed_at IS NOT NULL OR confirmed_at IS NOT NULL),
+       count(*) FILTER (WHERE failed_at IS NOT NULL AND completed_at IS NULL AND confirmed_at IS NULL), sum(bytes_served)
+  FROM download GROUP BY 1, 2;
+INSERT INTO download_error (program, folder, error_key, error, count)
+SELECT program, folder, md5(error), min(error), count(*) FROM download WHERE failed_at IS NOT NULL AND error IS NOT NULL GROUP BY program, folder, md5(error);
+INSERT INTO download_pc (program, folder, pcid, downloads, completed, confirmed, failed)
+SELECT program, folder, pcid, count(*), count(completed_at), count(confirmed_at),
+       count(*) FILTER (WHERE failed_at IS NOT NULL AND completed_at IS NULL AND confirmed_at IS NULL)
+  FROM download GROUP BY 1, 2, 3;
+INSERT INTO version_funnel AS f (program, version, started, delivered, confirmed, failed)
+SELECT program, folder, count(*), count(*) FILTER (WHERE completed > 0), count(*) FILTER (WHERE confirmed > 0), count(*) FILTER (WHERE failed > 0)
+  FROM download_pc GROUP BY 1, 2
+ON CONFLICT (program, version) DO UPDATE SET started = EXCLUDED.started, delivered = EXCLUDED.delivered, confirmed = EXCLUDED.confirmed, failed = EXCLUDED.failed;
