@@ -5,8 +5,9 @@ import { serialLookup } from '../license/serial.js'
 /**
  * What the vendor reads about the installed base (docs/analytics.md): active installations
  * per day from install_day (written by the contacts flush, src/license/contacts.ts), a
- * version's adoption and funnel, downloads per day, and one license's PCs. Every query reads
- * an index range of one program (or version, or license): none scans the whole history.
+ * version's adoption and funnel, downloads per day (from the rollups that triggers on download
+ * and version_offer keep), and one license's PCs. Every query reads an index range of one
+ * program (or version, or license): none scans the whole history.
  */
 export interface ActiveDay {
   day: string

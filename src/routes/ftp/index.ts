@@ -76,9 +76,8 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
     const { file, check } = await prepare(request)
     if ((await downloads.find(check.key))?.spent === true) throw new ProtocolError('GONE', 'This download link was used up.')
     wantedRanges(request, file)
-    reply.hijack()
-    reply.raw.writeHead(200, { ...headers(file), 'Content-Type': 'application/octet-stream', 'Content-Length': file.size })
-    reply.raw.end()
+    // Fastify keeps a Content-Length set by the route on a HEAD answer: the file's size, no body.
+    return await reply.headers({ ...headers(file), 'Content-Length': file.size }).type('application/octet-stream').send()
   })
 
   fastify.get('/ftp/*', { exposeHeadRoute: false }, async (request, reply: FastifyReply) => {
@@ -97,6 +96,8 @@ const ftpRoutes: FastifyPluginAsync = async (fastify) => {
       expiresAt: check.claims.expiresAt
     }, wanted)
     if (id === undefined) throw new ProtocolError('GONE', 'This download link was used up; ask f=qrymaxver again.')
+    // The body is written by sendFileRanges: one or several ranges from the file with
+    // backpressure, each byte counted once the socket took it, so that BITS can resume.
     reply.hijack()
     fastify.metrics.downloadStarted()
     const result = await sendFileRanges(reply.raw, {
