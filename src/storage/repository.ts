@@ -151,6 +151,9 @@ export class Repository {
    */
   async published (program: string, prefix: string): Promise<void> {
     this.settledPrefixes.set(prefix, Date.now() + 60_000)
+    // A scan running now may have read the program's folder before the rename: wait for it to
+    // end, so that the scan below starts after the rename (rescan would only schedule another).
+    await this.scanning.get(program)
     await this.rescan(program)
     await Promise.allSettled(this.scanning.values())
   }

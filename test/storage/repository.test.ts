@@ -237,3 +237,18 @@ t.test('folder problems: nothing to download, Windows name clashes, too deep; lo
   t.same(problems('2.1'), [])
   t.same(reported().sort(), ['2.0', '2.1', '2.2'], 'fixed folders are not logged again')
 })
+
+t.test('a publish during a scan that began before it lists the new version when published() returns', async (t) => {
+  // A large file keeps the first scan hashing while the new version's folder appears.
+  const root = await makeTree(t, { 'prog/1.0/big.bin': Buffer.alloc(64 * 1024 * 1024, 7) })
+  const repo = await openRepository(t, root, { watch: false, rescanMs: 0 })
+  await writeFile(join(root, 'prog/1.0/big2.bin'), Buffer.alloc(64 * 1024 * 1024, 8))
+  const scanning = repo.rescan('prog')
+  // The scan has read the program's folder and is hashing by now (the hashes take far longer).
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  await mkdir(join(root, 'prog/2.0'))
+  await writeFile(join(root, 'prog/2.0/setup.exe'), 'installer 2.0')
+  await repo.published('prog', 'prog/2.0/')
+  t.same(repo.version('prog', '2.0')?.files.map((f) => f.file), ['setup.exe'], 'listed at once')
+  await scanning
+})
